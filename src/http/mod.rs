@@ -1,0 +1,89 @@
+//! The HTTP face of the hub: the REST API under `/digisos/api/v1`, health, and (later) GraphQL.
+//!
+//! Every route goes through [`access::AccessRouter`], so each one carries an explicit access rule; the shared
+//! layers (request id, tracing, body and time limits) wrap them all in one place.
+
+pub mod access;
+pub mod error;
+pub mod health;
+pub mod multipart;
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use axum::Router;
+use axum::extract::FromRef;
+use axum::http::{HeaderName, Method, StatusCode};
+use axum::routing::get;
+use tower_http::limit::RequestBodyLimitLayer;
+use tower_http::request_id::{MakeRequestUuid, PropagateRequestIdLayer, SetRequestIdLayer};
+use tower_http::timeout::TimeoutLayer;
+use tower_http::trace::TraceLayer;
+
+use crate::auth::Authenticator;
+use crate::eventstore::DynEventStore;
+use access::{AccessRouter, Rule};
+use error::ApiError;
+
+/// What every handler can reach.
+#[derive(Clone, FromRef)]
+pub struct AppState {
+    /// The event store.
+    pub store: DynEventStore,
+    /// Token verification for every caller.
+    pub auth: Arc<Authenticator>,
+}
+
+/// Limits applied to every request.
+#[derive(Clone, Debug)]
+pub struct HttpLimits {
+    /// The largest request body, in bytes.
+    pub max_body_bytes: usize,
+    /// The longest a request may take before it is answered 408.
+    pub request_timeout: Duration,
+}
+
+impl Default for HttpLimits {
+    fn default() -> Self {
+        Self { max_body_bytes: 64 * 1024 * 1024, request_timeout: Duration::from_secs(30) }
+    }
+}
+
+const REQUEST_ID: HeaderName = HeaderName::from_static("x-request-id");
+
+/// The routes of the service with their access rules (before the shared layers).
+pub fn routes(state: &AppState) -> AccessRouter<AppState> {
+    let mut router = AccessRouter::new()
+        .route(&[Method::GET], "/internal/isalive", get(health::isalive), Rule::Public)
+        .route(&[Method::GET], "/internal/isready", get(health::isready), Rule::Public);
+    if state.auth.dev_issuer().is_some() {
+        router = router.route(
+            &[Method::GET],
+            "/dev-issuer/jwks.json",
+            get(crate::auth::dev_issuer_jwks_handler),
+            Rule::Public,
+        );
+    }
+    router
+}
+
+/// The whole application: routes, access enforcement and the shared layers.
+pub fn app(state: AppState, limits: &HttpLimits) -> Router {
+    let routes = routes(&state).finish(state.auth.clone());
+    with_layers(routes, limits).with_state(state)
+}
+
+/// Wraps routes (with their access rules already enforced) in the fallback and the layers every request passes.
+pub fn with_layers(routes: Router<AppState>, limits: &HttpLimits) -> Router<AppState> {
+    routes
+        .fallback(|| async { ApiError::not_found("no such endpoint") })
+        .layer(TimeoutLayer::with_status_code(StatusCode::REQUEST_TIMEOUT, limits.request_timeout))
+        .layer(RequestBodyLimitLayer::new(limits.max_body_bytes))
+        .layer(PropagateRequestIdLayer::new(REQUEST_ID))
+        .layer(TraceLayer::new_for_http().make_span_with(|req: &axum::http::Request<_>| {
+            let request_id = req.headers().get(REQUEST_ID).and_then(|v| v.to_str().ok()).unwrap_or("");
+            // The path is logged as the route template would leak ids; the method and request id suffice here.
+            tracing::info_span!("request", method = %req.method(), request_id = %request_id)
+        }))
+        .layer(SetRequestIdLayer::new(REQUEST_ID, MakeRequestUuid))
+}

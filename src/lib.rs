@@ -1,0 +1,17 @@
+//! fiks-digisos: the hub that carries søknader om økonomisk sosialhjelp from Nav to the kommune, takes the
+//! kommune's case updates back, and lets the citizen and Nav support staff follow the case.
+//!
+//! The service is event-sourced CQRS: commands append immutable events to an [`eventstore`]; projections build
+//! read models; REST and GraphQL serve them to verified callers. See `README.md` for the layout.
+
+pub mod auth;
+pub mod bench;
+pub mod config;
+pub mod documents;
+pub mod eventstore;
+pub mod http;
+pub mod projection_runner;
+pub mod sak;
+pub mod server;
+pub mod telemetry;
+pub mod testkit;

@@ -1,0 +1,212 @@
+//! A kommune's configuration as a Decider (stream `kommune-<kommunenummer>`), and the questions the
+//! write side asks of it: may a søknad go to this kommune and NAV office now, may its fagsystem post
+//! status updates, may this organisation act for it.
+//!
+//! `PUT /admin/kommuner/{kommunenummer}` sets the whole configuration; putting the same one again appends
+//! nothing. The `fiksOrgId` is fixed once set, because every case records the `fiksOrgId` it belongs to
+//! and the fagsystem addresses cases through it; moving a kommune to another organisation would orphan its
+//! cases. Rules that span kommuner (one NAV office routes to one kommune; one `fiksOrgId` per kommune) need
+//! all streams and are left to a projection-backed check in the shell.
+
+use std::collections::BTreeSet;
+
+use digisos_schema::Orgnr;
+use digisos_schema::events::{KommuneEvent, KommuneKonfigurasjon, KommuneKonfigurert};
+use digisos_schema::types::{Enhetsnummer, Kommunenummer, Tidspunkt};
+use digisos_schema::validate::Problem;
+
+use super::rejection::{Rejection, problem};
+
+/// A kommune's configuration as its stream tells it.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub enum KommuneState {
+    /// Never configured.
+    #[default]
+    Ukonfigurert,
+    /// Configured.
+    Konfigurert {
+        /// The kommune.
+        kommunenummer: Kommunenummer,
+        /// Its current configuration.
+        konfigurasjon: KommuneKonfigurasjon,
+        /// When it last changed.
+        sist_endret: Tidspunkt,
+    },
+}
+
+/// What can be asked of a kommune's configuration.
+#[derive(Debug, Clone, PartialEq)]
+pub enum KommuneCommand {
+    /// Create or replace the configuration.
+    Configure(Configure),
+}
+
+/// Create or replace a kommune's configuration.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Configure {
+    /// The kommune of the path.
+    pub kommunenummer: Kommunenummer,
+    /// The whole new configuration.
+    pub konfigurasjon: KommuneKonfigurasjon,
+    /// Now.
+    pub tidspunkt: Tidspunkt,
+}
+
+/// Why a kommune cannot take a søknad or a status update now.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum KommuneRefusal {
+    /// No configuration exists.
+    #[error("kommune {0} is not set up for Fiks Digisos")]
+    IkkeKonfigurert(Kommunenummer),
+    /// `kanMottaSoknader` is off.
+    #[error("kommune {0} does not take digital søknader")]
+    MottakIkkeAktivert(Kommunenummer),
+    /// `harMidlertidigDeaktivertMottak` is on.
+    #[error("kommune {0} has temporarily switched off receiving søknader")]
+    MottakMidlertidigDeaktivert(Kommunenummer),
+    /// The NAV office does not route to this kommune.
+    #[error("NAV office {enhet} does not route to kommune {kommunenummer}")]
+    EnhetIkkeTilknyttet {
+        /// The kommune.
+        kommunenummer: Kommunenummer,
+        /// The office.
+        enhet: Enhetsnummer,
+    },
+    /// `kanOppdatereStatus` is off.
+    #[error("kommune {0} does not send status updates (innsyn is not switched on)")]
+    OppdateringerIkkeAktivert(Kommunenummer),
+    /// `harMidlertidigDeaktivertOppdateringer` is on.
+    #[error("kommune {0} has temporarily switched off status updates")]
+    OppdateringerMidlertidigDeaktivert(Kommunenummer),
+}
+
+impl From<KommuneRefusal> for Rejection {
+    /// Unknown kommune: 404. NAV office not routed: 400 at `$.enhetsnummer` (of `tilleggsinformasjonJson`).
+    /// A switch that is off: 403, the kommune does not allow it now.
+    fn from(refusal: KommuneRefusal) -> Self {
+        let message = refusal.to_string();
+        match refusal {
+            KommuneRefusal::IkkeKonfigurert(_) => Rejection::not_found(message),
+            KommuneRefusal::EnhetIkkeTilknyttet { .. } => {
+                let path = problem("$.enhetsnummer", "is not a NAV office of this kommune");
+                Rejection::invalid(message, vec![path])
+            }
+            _ => Rejection::forbidden(message),
+        }
+    }
+}
+
+impl KommuneState {
+    /// The configuration, if any.
+    pub fn konfigurasjon(&self) -> Option<&KommuneKonfigurasjon> {
+        match self {
+            KommuneState::Ukonfigurert => None,
+            KommuneState::Konfigurert { konfigurasjon, .. } => Some(konfigurasjon),
+        }
+    }
+
+    /// Whether kommune `kommunenummer` (this stream's) takes a søknad or ettersendelse now, sent to `enhet`
+    /// when given: `kanMottaSoknader` and not `harMidlertidigDeaktivertMottak`, and the office among
+    /// `navEnheter`. On success, the configuration (for its `fiksOrgId`).
+    pub fn kan_motta_soknad(
+        &self,
+        kommunenummer: Kommunenummer,
+        enhet: Option<Enhetsnummer>,
+    ) -> Result<&KommuneKonfigurasjon, KommuneRefusal> {
+        let konfig = self.konfigurasjon().ok_or(KommuneRefusal::IkkeKonfigurert(kommunenummer))?;
+        if !konfig.kan_motta_soknader {
+            return Err(KommuneRefusal::MottakIkkeAktivert(kommunenummer));
+        }
+        if konfig.har_midlertidig_deaktivert_mottak {
+            return Err(KommuneRefusal::MottakMidlertidigDeaktivert(kommunenummer));
+        }
+        match enhet {
+            Some(enhet) if !konfig.nav_enheter.contains(&enhet) => {
+                Err(KommuneRefusal::EnhetIkkeTilknyttet { kommunenummer, enhet })
+            }
+            _ => Ok(konfig),
+        }
+    }
+
+    /// Whether the kommune's fagsystem may post status updates now: `kanOppdatereStatus` and not
+    /// `harMidlertidigDeaktivertOppdateringer`.
+    pub fn kan_oppdatere_status(&self, kommunenummer: Kommunenummer) -> Result<&KommuneKonfigurasjon, KommuneRefusal> {
+        let konfig = self.konfigurasjon().ok_or(KommuneRefusal::IkkeKonfigurert(kommunenummer))?;
+        if !konfig.kan_oppdatere_status {
+            return Err(KommuneRefusal::OppdateringerIkkeAktivert(kommunenummer));
+        }
+        if konfig.har_midlertidig_deaktivert_oppdateringer {
+            return Err(KommuneRefusal::OppdateringerMidlertidigDeaktivert(kommunenummer));
+        }
+        Ok(konfig)
+    }
+
+    /// Whether the organisation `orgnr` may act as this kommune's fagsystem.
+    pub fn tillater_fagsystem(&self, orgnr: &Orgnr) -> bool {
+        self.konfigurasjon().is_some_and(|k| k.fagsystem_orgnr.contains(orgnr))
+    }
+}
+
+/// Decides a configuration command.
+pub fn decide_kommune(state: &KommuneState, command: KommuneCommand) -> Result<Vec<KommuneEvent>, Rejection> {
+    let KommuneCommand::Configure(command) = command;
+    let problems = problems(&command.konfigurasjon);
+    if !problems.is_empty() {
+        return Err(Rejection::invalid("the kommune configuration is not valid", problems));
+    }
+    if let KommuneState::Konfigurert { konfigurasjon, .. } = state {
+        if *konfigurasjon == command.konfigurasjon {
+            return Ok(Vec::new());
+        }
+        if konfigurasjon.fiks_org_id != command.konfigurasjon.fiks_org_id {
+            return Err(Rejection::conflict(format!(
+                "kommune {} belongs to fiksOrgId {}; the fiksOrgId cannot change",
+                command.kommunenummer, konfigurasjon.fiks_org_id
+            )));
+        }
+    }
+    Ok(vec![KommuneEvent::KommuneKonfigurert(KommuneKonfigurert {
+        kommunenummer: command.kommunenummer,
+        konfigurasjon: command.konfigurasjon,
+        tidspunkt: command.tidspunkt,
+    })])
+}
+
+/// Applies a configuration event.
+pub fn evolve_kommune(_state: KommuneState, event: &KommuneEvent) -> KommuneState {
+    let KommuneEvent::KommuneKonfigurert(e) = event;
+    KommuneState::Konfigurert {
+        kommunenummer: e.kommunenummer,
+        konfigurasjon: e.konfigurasjon.clone(),
+        sist_endret: e.tidspunkt.clone(),
+    }
+}
+
+/// Lists repeated entries and e-mail addresses without an `@`, each at its JSON path.
+fn problems(konfig: &KommuneKonfigurasjon) -> Vec<Problem> {
+    let mut problems = Vec::new();
+    repeated(&konfig.nav_enheter, "$.navEnheter", &mut problems);
+    repeated(&konfig.fagsystem_orgnr, "$.fagsystemOrgnr", &mut problems);
+    let kontakt = &konfig.kontaktpersoner;
+    for (field, list) in [
+        ("fagansvarligEpost", &kontakt.fagansvarlig_epost),
+        ("tekniskAnsvarligEpost", &kontakt.teknisk_ansvarlig_epost),
+    ] {
+        for (i, epost) in list.iter().enumerate() {
+            let (local, domain) = epost.split_once('@').unwrap_or_default();
+            if local.is_empty() || domain.is_empty() || epost.chars().any(char::is_whitespace) {
+                problems.push(problem(format!("$.kontaktpersoner.{field}[{i}]"), "is not an e-mail address"));
+            }
+        }
+    }
+    problems
+}
+
+fn repeated<T: Ord + std::fmt::Display>(items: &[T], path: &str, problems: &mut Vec<Problem>) {
+    let mut seen = BTreeSet::new();
+    for (i, item) in items.iter().enumerate() {
+        if !seen.insert(item) {
+            problems.push(problem(format!("{path}[{i}]"), format!("{item} is listed twice")));
+        }
+    }
+}
