@@ -4,7 +4,9 @@
 //! The service is event-sourced CQRS: commands append immutable events to an [`eventstore`]; projections build
 //! read models; REST and GraphQL serve them to verified callers. See `README.md` for the layout.
 
+pub mod api;
 pub mod auth;
+pub mod commands;
 pub mod bench;
 pub mod config;
 pub mod documents;

@@ -14,8 +14,12 @@ use tokio::net::TcpListener;
 
 use crate::auth::AuthConfig;
 use crate::config::StorageConfig;
+use crate::documents::DocumentsConfig;
 use crate::eventstore::open::Database;
+use crate::http::multipart::UploadLimits;
+use crate::http::read_side::{ReadSide, with_read_side};
 use crate::http::{AppState, HttpLimits, app};
+use crate::projection_runner::{ProjectionRunner, RunnerOptions, read_db};
 
 /// Everything `digisos serve` takes.
 #[derive(Args, Clone, Debug)]
@@ -24,12 +28,14 @@ pub struct ServeConfig {
     #[arg(long, env = "DIGISOS_LISTEN", default_value = "127.0.0.1:8080")]
     pub listen: SocketAddr,
 
-    /// The largest request body accepted, in bytes.
-    #[arg(long, env = "DIGISOS_MAX_BODY_BYTES", default_value_t = 64 * 1024 * 1024)]
-    pub max_body_bytes: usize,
+    /// The largest request body accepted on any route, in bytes. Default: what the upload limits allow
+    /// (files a request × the file size limit, plus the JSON parts). JSON endpoints keep a 2 MB cap of their own.
+    #[arg(long, env = "DIGISOS_MAX_BODY_BYTES")]
+    pub max_body_bytes: Option<usize>,
 
     /// The longest a request may take, in seconds, before it is answered 408.
-    #[arg(long, env = "DIGISOS_REQUEST_TIMEOUT_SECS", default_value_t = 30)]
+    #[arg(long, env = "DIGISOS_REQUEST_TIMEOUT_SECS", default_value_t = 60,
+          value_parser = clap::value_parser!(u64).range(1..))]
     pub request_timeout_secs: u64,
 
     /// File the staff-access audit records (ArcSight CEF lines) are appended to. Default: `audit.log` in the
@@ -37,11 +43,18 @@ pub struct ServeConfig {
     #[arg(long, env = "DIGISOS_AUDIT_LOG")]
     pub audit_log: Option<std::path::PathBuf>,
 
+    /// How long a query that names a position (`x-digisos-min-position`) waits for the read models, in seconds.
+    #[arg(long, env = "DIGISOS_READ_WAIT_SECS", default_value_t = 5)]
+    pub read_wait_secs: u64,
+
     #[command(flatten)]
     pub storage: StorageConfig,
 
     #[command(flatten)]
     pub auth: AuthConfig,
+
+    #[command(flatten)]
+    pub documents: DocumentsConfig,
 }
 
 impl ServeConfig {
@@ -60,24 +73,44 @@ pub async fn serve(config: ServeConfig) -> anyhow::Result<()> {
         Database::connect(&config.storage.database_url()).await.context("DATABASE_URL: cannot open the database")?;
     database.migrate().await.context("DATABASE_URL: cannot migrate the database")?;
     let store = database.event_store();
+    let runner =
+        ProjectionRunner::start(store.clone(), database.clone(), digisos_projections::all(), RunnerOptions::default())
+            .context("cannot start the projections")?;
+    let runner = Arc::new(runner);
+    let read_side = ReadSide {
+        db: read_db(&database),
+        runner: runner.clone(),
+        max_wait: Duration::from_secs(config.read_wait_secs),
+    };
     let auth = Arc::new(
         config
             .auth
             .authenticator(&config.storage.data_dir)
             .context("DIGISOS_ISSUERS / DIGISOS_DEV_MODE: cannot set up token verification")?,
     );
-    let state = AppState { store: store.clone(), auth };
-    let limits = HttpLimits {
-        max_body_bytes: config.max_body_bytes,
-        request_timeout: Duration::from_secs(config.request_timeout_secs),
-    };
+    let documents = config
+        .documents
+        .open(&config.storage.data_dir)
+        .context("DIGISOS_DOCUMENTS_URL: cannot open the document store")?;
+    let upload_limits = UploadLimits::from_config(&config.documents);
+    let max_body_bytes =
+        config.max_body_bytes.unwrap_or_else(|| upload_limits.max_body_bytes(documents.max_file_bytes()));
+    let state = AppState { store: store.clone(), auth, documents, upload_limits };
+    let limits = HttpLimits { max_body_bytes, request_timeout: Duration::from_secs(config.request_timeout_secs) };
     let listener = TcpListener::bind(config.listen)
         .await
         .with_context(|| format!("DIGISOS_LISTEN: cannot listen on {}", config.listen))?;
     let local = listener.local_addr()?;
     tracing::info!(%local, backend = store.backend(), "fiks-digisos listening");
     println!("fiks-digisos listening on http://{local}  (health: http://{local}/internal/isready)");
-    axum::serve(listener, app(state, &limits)).with_graceful_shutdown(shutdown_signal()).await?;
+    let app = with_read_side(app(state, &limits), read_side);
+    axum::serve(listener, app).with_graceful_shutdown(shutdown_signal()).await?;
+    // In-flight requests are done and the router (with its handle on the runner) is gone: stop the projections,
+    // which commit their last batch and checkpoint, then close the pools.
+    match Arc::try_unwrap(runner) {
+        Ok(runner) => runner.shutdown().await,
+        Err(_) => tracing::warn!("projection runner still shared at shutdown; its tasks end with the process"),
+    }
     database.close().await;
     tracing::info!("stopped");
     Ok(())

@@ -10,7 +10,9 @@ use axum::routing::{get, post};
 use fiks_digisos::auth::CallerKind;
 use fiks_digisos::auth::dev_issuer::DevRole;
 use fiks_digisos::auth::{AuthConfig, Authenticator, FagsystemCaller};
+use fiks_digisos::documents::DocumentStore;
 use fiks_digisos::eventstore::open::Database;
+use fiks_digisos::http::multipart::UploadLimits;
 use fiks_digisos::http::access::Rule;
 use fiks_digisos::http::{AppState, HttpLimits};
 use reqwest::StatusCode;
@@ -41,7 +43,12 @@ async fn start(dev_mode: bool, limits: HttpLimits) -> Service {
     database.migrate().await.expect("migrate");
     let auth_config = AuthConfig { issuers: "[]".into(), dev_mode };
     let auth = Arc::new(auth_config.authenticator(dir.path()).expect("authenticator"));
-    let state = AppState { store: database.event_store(), auth: auth.clone() };
+    let state = AppState {
+        store: database.event_store(),
+        auth: auth.clone(),
+        documents: DocumentStore::in_memory(1024 * 1024),
+        upload_limits: UploadLimits::default(),
+    };
     let router = fiks_digisos::http::routes(&state)
         .route(&[Method::GET], "/test/fagsystem", get(whoami), Rule::Callers(&[CallerKind::Fagsystem]))
         .route(&[Method::POST], "/test/echo", post(|body: String| async move { body }), Rule::Public)

@@ -71,6 +71,8 @@ async fn the_service_starts_on_sqlite_by_default_and_stops_cleanly_on_sigterm() 
     let (status, body) = get(format!("{}/internal/isready", running.base)).await;
     assert_eq!(status, 200, "{body}");
     assert_eq!(body["eventStore"], "sqlite");
+    let projections = body["projections"].as_array().expect("a lag report per projection");
+    assert!(projections.iter().any(|p| p["name"] == "kommune" && p["failure"].is_null()), "{body}");
     assert!(dir.path().join("digisos.db").exists(), "the SQLite database lives in the data folder");
 
     // The token the CLI mints is signed by the key whose JWKS the service serves.

@@ -13,14 +13,8 @@ use uuid::Uuid;
 use crate::auth::AuthError;
 use crate::eventstore::StoreError;
 
-/// One problem in a rejected document.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
-pub struct Problem {
-    /// Where in the document (a JSON path such as `$.hendelser[2].navKontor`).
-    pub path: String,
-    /// What is wrong there.
-    pub message: String,
-}
+/// One problem in a rejected document: its JSON path and what is wrong there (the schema crate's type).
+pub use digisos_schema::validate::Problem;
 
 /// An error answered to a caller.
 #[derive(Clone, Debug)]

@@ -7,19 +7,50 @@ use axum::http::StatusCode;
 use serde_json::json;
 
 use super::AppState;
+use super::read_side::ReadSide;
 
 /// Liveness: the process is up and its runtime answers.
 pub async fn isalive() -> &'static str {
     "alive"
 }
 
-/// Readiness: the event store answers a read. 503 with the reason when it does not.
-pub async fn isready(State(state): State<AppState>) -> (StatusCode, Json<serde_json::Value>) {
-    match state.store.ping().await {
-        Ok(_) => (StatusCode::OK, Json(json!({ "ready": true, "eventStore": state.store.backend() }))),
-        Err(err) => (
-            StatusCode::SERVICE_UNAVAILABLE,
-            Json(json!({ "ready": false, "eventStore": state.store.backend(), "reason": err.to_string() })),
-        ),
+/// How far behind a projection may be (seconds) before the instance reports itself not ready.
+pub const LAG_BUDGET_SECS: f64 = 30.0;
+
+/// Readiness: the event store answers a read, and every projection is within its lag budget and not stuck on a
+/// failing event. 503 with the reasons when not; the lag report per projection either way.
+pub async fn isready(
+    State(state): State<AppState>,
+    read_side: Option<ReadSide>,
+) -> (StatusCode, Json<serde_json::Value>) {
+    let mut reasons = Vec::new();
+    if let Err(err) = state.store.ping().await {
+        reasons.push(format!("event store: {err}"));
     }
+    let projections = match &read_side {
+        Some(read) => {
+            let lag = read.runner.lag_report().await;
+            for p in &lag {
+                if let Some(failure) = &p.failure {
+                    let at = failure.position.map(|p| p.to_string()).unwrap_or_else(|| "an unknown position".into());
+                    reasons.push(format!("projection {} is stuck at {at}: {}", p.name, failure.message));
+                } else if p.seconds_behind > LAG_BUDGET_SECS {
+                    reasons.push(format!("projection {} is {:.0} s behind", p.name, p.seconds_behind));
+                } else if let Some(problem) = &p.problem {
+                    reasons.push(format!("projection {}: {problem}", p.name));
+                }
+            }
+            serde_json::to_value(&lag).unwrap_or_default()
+        }
+        None => serde_json::Value::Null,
+    };
+    let ready = reasons.is_empty();
+    let status = if ready { StatusCode::OK } else { StatusCode::SERVICE_UNAVAILABLE };
+    let body = json!({
+        "ready": ready,
+        "eventStore": state.store.backend(),
+        "reasons": reasons,
+        "projections": projections,
+    });
+    (status, Json(body))
 }

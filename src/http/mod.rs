@@ -6,6 +6,7 @@
 pub mod access;
 pub mod error;
 pub mod health;
+pub mod read_side;
 pub mod multipart;
 
 use std::sync::Arc;
@@ -21,7 +22,9 @@ use tower_http::timeout::TimeoutLayer;
 use tower_http::trace::TraceLayer;
 
 use crate::auth::Authenticator;
+use crate::documents::DocumentStore;
 use crate::eventstore::DynEventStore;
+use multipart::UploadLimits;
 use access::{AccessRouter, Rule};
 use error::ApiError;
 
@@ -32,7 +35,15 @@ pub struct AppState {
     pub store: DynEventStore,
     /// Token verification for every caller.
     pub auth: Arc<Authenticator>,
+    /// Where the files of cases are kept.
+    pub documents: DocumentStore,
+    /// The limits of one upload request (files a request, part sizes).
+    pub upload_limits: UploadLimits,
 }
+
+/// The response header that carries the event-store position a command produced (read-your-writes: send it back
+/// on a query to be answered only once the read models have reached it).
+pub const POSITION_HEADER: &str = "x-digisos-position";
 
 /// Limits applied to every request.
 #[derive(Clone, Debug)]
@@ -45,7 +56,7 @@ pub struct HttpLimits {
 
 impl Default for HttpLimits {
     fn default() -> Self {
-        Self { max_body_bytes: 64 * 1024 * 1024, request_timeout: Duration::from_secs(30) }
+        Self { max_body_bytes: 64 * 1024 * 1024, request_timeout: Duration::from_secs(60) }
     }
 }
 
@@ -64,7 +75,7 @@ pub fn routes(state: &AppState) -> AccessRouter<AppState> {
             Rule::Public,
         );
     }
-    router
+    crate::api::routes(router, state)
 }
 
 /// The whole application: routes, access enforcement and the shared layers.

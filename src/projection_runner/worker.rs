@@ -94,7 +94,7 @@ async fn lead(inner: &Inner, entry: &Entry, seat: &mut Seat, shutdown: &mut watc
         match builds::ensure(&inner.database, name, logic).await {
             Ok(rebuilding) => {
                 if let Some(version) = rebuilding {
-                    tracing::info!(projection = name, version, "rebuilding with projection logic v{logic}");
+                    tracing::info!(projection = name, version, logic, "a rebuild is under way; building it here");
                 }
                 break;
             }
@@ -140,6 +140,10 @@ async fn lead(inner: &Inner, entry: &Entry, seat: &mut Seat, shutdown: &mut watc
             }
         };
         let active = all.iter().find(|b| b.status == BuildStatus::Active);
+        if let Some(active) = active {
+            // Another instance may have moved it while this one stood by; waiters trust this value while we lead.
+            publish(entry, active.checkpoint);
+        }
         let building = all.iter().find(|b| b.status == BuildStatus::Building);
         let mut busy = false;
         let mut next_due: Option<Instant> = None;
@@ -160,7 +164,7 @@ async fn lead(inner: &Inner, entry: &Entry, seat: &mut Seat, shutdown: &mut watc
                     retry.failures = 0;
                     retry.not_before = None;
                     if build.status == BuildStatus::Active {
-                        entry.shared.progress.send_replace(Some(position));
+                        publish(entry, position);
                     }
                     busy |= count >= max;
                 }
@@ -222,6 +226,18 @@ async fn lead(inner: &Inner, entry: &Entry, seat: &mut Seat, shutdown: &mut watc
     }
 }
 
+/// Publishes the active version's checkpoint to waiters in this process. It only ever moves forward (a switch
+/// happens only when the new version is at or past the old one).
+fn publish(entry: &Entry, checkpoint: Position) {
+    entry.shared.progress.send_if_modified(|known| {
+        let newer = known.is_none_or(|k| k < checkpoint);
+        if newer {
+            *known = Some(checkpoint);
+        }
+        newer
+    });
+}
+
 /// Schedules the next attempt after a failure; returns the pause.
 fn schedule(retry: &mut Retry, options: &super::RunnerOptions) -> Duration {
     retry.failures = retry.failures.saturating_add(1);
@@ -275,7 +291,7 @@ async fn switch(inner: &Inner, entry: &Entry, old: &Build, new: &Build) -> bool 
     let name = entry.projection.name();
     match builds::switch(&inner.database, name, old.version, new.version).await {
         Ok(Some(checkpoint)) => {
-            entry.shared.progress.send_replace(Some(checkpoint));
+            publish(entry, checkpoint);
             tracing::info!(projection = name, from = old.version, to = new.version, at = %checkpoint,
                 "rebuilt read model caught up; readers switched to it");
             true

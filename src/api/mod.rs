@@ -1,0 +1,20 @@
+//! The REST API under `/digisos/api/v1`, with the paths of the real Fiks Digisos API (DOMAIN.md A) so that a
+//! client written for it needs as little change as possible.
+//!
+//! Each audience has its own module, and each module adds its routes with their access rules through
+//! [`AccessRouter`]; handlers name the caller they serve in their signature.
+
+pub mod admin;
+pub mod nav;
+
+use crate::http::AppState;
+use crate::http::access::AccessRouter;
+
+/// The prefix of every REST path.
+pub const PREFIX: &str = "/digisos/api/v1";
+
+/// Adds every REST route to `router`; `state` gives the limits some routes are built with (upload body limits).
+pub fn routes(router: AccessRouter<AppState>, state: &AppState) -> AccessRouter<AppState> {
+    let router = admin::routes(router);
+    nav::routes(router, state)
+}
