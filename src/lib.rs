@@ -6,8 +6,8 @@
 
 pub mod api;
 pub mod auth;
-pub mod commands;
 pub mod bench;
+pub mod commands;
 pub mod config;
 pub mod documents;
 pub mod eventstore;

@@ -12,6 +12,7 @@ use anyhow::Context;
 use clap::Args;
 use tokio::net::TcpListener;
 
+use crate::api::mottak::spawn_redelivery;
 use crate::auth::AuthConfig;
 use crate::config::StorageConfig;
 use crate::documents::DocumentsConfig;
@@ -46,6 +47,17 @@ pub struct ServeConfig {
     /// How long a query that names a position (`x-digisos-min-position`) waits for the read models, in seconds.
     #[arg(long, env = "DIGISOS_READ_WAIT_SECS", default_value_t = 5)]
     pub read_wait_secs: u64,
+
+    /// A delivery the fagsystem has not confirmed (or rejected) within this many seconds is offered again and
+    /// counted; it is never dropped.
+    #[arg(long, env = "DIGISOS_DELIVERY_TTL_SECS", default_value_t = 3600,
+          value_parser = clap::value_parser!(u64).range(1..))]
+    pub delivery_ttl_secs: u64,
+
+    /// How often the mailbox is swept for overdue deliveries, in seconds.
+    #[arg(long, env = "DIGISOS_REDELIVERY_INTERVAL_SECS", default_value_t = 60,
+          value_parser = clap::value_parser!(u64).range(1..))]
+    pub redelivery_interval_secs: u64,
 
     #[command(flatten)]
     pub storage: StorageConfig,
@@ -103,8 +115,15 @@ pub async fn serve(config: ServeConfig) -> anyhow::Result<()> {
     let local = listener.local_addr()?;
     tracing::info!(%local, backend = store.backend(), "fiks-digisos listening");
     println!("fiks-digisos listening on http://{local}  (health: http://{local}/internal/isready)");
+    let redelivery = spawn_redelivery(
+        store.clone(),
+        read_side.db.clone(),
+        Duration::from_secs(config.redelivery_interval_secs),
+        Duration::from_secs(config.delivery_ttl_secs),
+    );
     let app = with_read_side(app(state, &limits), read_side);
     axum::serve(listener, app).with_graceful_shutdown(shutdown_signal()).await?;
+    redelivery.abort();
     // In-flight requests are done and the router (with its handle on the runner) is gone: stop the projections,
     // which commit their last batch and checkpoint, then close the pools.
     match Arc::try_unwrap(runner) {

@@ -11,7 +11,7 @@ CREATE TABLE mottak_sak (
     fiks_org_id     text    NOT NULL,
     kommunenummer   text    NOT NULL,
     soker_fnr       text    NOT NULL,
-    slettet         integer NOT NULL DEFAULT 0,
+    slettet         bigint  NOT NULL DEFAULT 0,
     PRIMARY KEY (version, fiks_digisos_id)
 );
 

@@ -13,6 +13,7 @@
 
 mod envelope;
 pub mod kommune;
+pub mod mottak;
 mod projection;
 
 use std::sync::Arc;
@@ -22,5 +23,5 @@ pub use projection::{ApplyError, Projection, ReadDb, ReadError, Tx};
 
 /// Every projection of the service, in the order the runner starts them.
 pub fn all() -> Vec<Arc<dyn Projection>> {
-    vec![Arc::new(kommune::KommuneProjection)]
+    vec![Arc::new(kommune::KommuneProjection), Arc::new(mottak::MottakProjection)]
 }

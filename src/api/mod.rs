@@ -5,7 +5,11 @@
 //! [`AccessRouter`]; handlers name the caller they serve in their signature.
 
 pub mod admin;
+pub mod dokumenter;
+pub mod fagsystem;
+pub mod mottak;
 pub mod nav;
+pub mod nav_system;
 
 use crate::http::AppState;
 use crate::http::access::AccessRouter;
@@ -16,5 +20,9 @@ pub const PREFIX: &str = "/digisos/api/v1";
 /// Adds every REST route to `router`; `state` gives the limits some routes are built with (upload body limits).
 pub fn routes(router: AccessRouter<AppState>, state: &AppState) -> AccessRouter<AppState> {
     let router = admin::routes(router);
+    let router = nav_system::routes(router);
+    let router = fagsystem::routes(router, state);
+    let router = mottak::routes(router);
+    let router = dokumenter::routes(router);
     nav::routes(router, state)
 }

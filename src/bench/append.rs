@@ -8,8 +8,10 @@
 //! group commit); a raw single-row INSERT with `synchronous=FULL` is shown for reference.
 //!
 //! Both sides of a comparison use the same connection settings, the same payload and the same number of
-//! connections, and run one after the other in one process, so the ratio means something even on a noisy
-//! machine. Each measurement runs a fixed time after an unmeasured warm-up (see [`load`](super::load)).
+//! connections, and run in one process in the order raw, append, append, raw (half the time each), so drift
+//! during the run (autovacuum, checkpoints, other work on the machine) touches both alike and the ratio means
+//! something even on a noisy machine. Each part runs a fixed time after an unmeasured warm-up (see
+//! [`load`](super::load)).
 
 mod postgres;
 mod sqlite;
@@ -84,8 +86,21 @@ impl AppendArgs {
 pub struct PgFigures {
     /// Version and durability settings of the server.
     pub server: String,
-    /// `(raw, append)` per writer count.
-    pub rows: Vec<(Measurement, Measurement)>,
+    /// One row per writer count.
+    pub rows: Vec<PgRow>,
+}
+
+/// The raw INSERT and our append at one writer count.
+#[derive(Clone, Copy, Debug)]
+pub struct PgRow {
+    /// The raw INSERT.
+    pub raw: Measurement,
+    /// Our append.
+    pub append: Measurement,
+    /// WAL written per raw INSERT (the server's whole WAL: other databases' writes count too).
+    pub raw_wal_bytes: f64,
+    /// WAL written per append.
+    pub append_wal_bytes: f64,
 }
 
 /// SQLite's figures.
@@ -193,7 +208,7 @@ fn render(provenance: &str, seconds: u64, pg: Option<&PgFigures>, lite: Option<&
         let rows: Vec<Vec<String>> = pg
             .rows
             .iter()
-            .map(|(raw, ours)| {
+            .map(|PgRow { raw, append: ours, raw_wal_bytes, append_wal_bytes }| {
                 let ratio = ours.per_second() / raw.per_second().max(f64::EPSILON);
                 let goal = match raw.callers >= 8 {
                     true if ratio >= 0.8 => "≥ 0.80: met",
@@ -209,6 +224,7 @@ fn render(provenance: &str, seconds: u64, pg: Option<&PgFigures>, lite: Option<&
                     millis(raw.p50),
                     millis(ours.p50),
                     millis(ours.p99),
+                    format!("{} / {}", thousands(*raw_wal_bytes), thousands(*append_wal_bytes)),
                 ]
             })
             .collect();
@@ -221,6 +237,7 @@ fn render(provenance: &str, seconds: u64, pg: Option<&PgFigures>, lite: Option<&
             "raw p50",
             "append p50",
             "append p99",
+            "WAL bytes per event, raw / append",
         ];
         out.push(table(&header, &rows));
         out.push(String::new());
@@ -228,7 +245,8 @@ fn render(provenance: &str, seconds: u64, pg: Option<&PgFigures>, lite: Option<&
             "Raw INSERT: one row per autocommit transaction into a copy of `es_events` (`LIKE … INCLUDING ALL`: \
              same columns, defaults, keys and indexes; no foreign key). Append: `EventStore::append` with one event, \
              each writer on its own streams (a new stream every 50 events, `NoStream` then `Exact`). Both use the \
-             store's connection settings (`synchronous_commit=on`) and one pool with a connection per writer."
+             store's connection settings (`synchronous_commit=on`) and one pool with a connection per writer; they run \
+             raw, append, append, raw, half the time each."
                 .to_string(),
         );
     }
@@ -302,10 +320,13 @@ mod tests {
             p50: Duration::from_millis(1),
             p99: Duration::from_millis(2),
         };
-        let pg = PgFigures {
-            server: "PostgreSQL 15".into(),
-            rows: vec![(m(1, 100), m(1, 50)), (m(8, 100), m(8, 90)), (m(32, 100), m(32, 70))],
+        let row = |callers, append| PgRow {
+            raw: m(callers, 100),
+            append: m(callers, append),
+            raw_wal_bytes: 500.0,
+            append_wal_bytes: 900.0,
         };
+        let pg = PgFigures { server: "PostgreSQL 15".into(), rows: vec![row(1, 50), row(8, 90), row(32, 70)] };
         let lite = SqliteFigures { appends: vec![m(1, 100), m(32, 600)], raw: m(1, 100), settings: "WAL".into() };
         let text = render("provenance", 1, Some(&pg), Some(&lite));
         assert!(text.contains("≥ 0.80: met") && text.contains("≥ 0.80: MISSED") && text.contains("≥ 5x: met"));

@@ -12,14 +12,27 @@ use std::time::{Duration, Instant};
 /// The longest a single operation may take before the run is abandoned.
 pub const OPERATION_TIMEOUT: Duration = Duration::from_secs(30);
 
-/// What one measurement found.
+/// The latencies of the operations one run of [`closed_loop`] completed in its window.
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct Sample {
+    /// Callers running at once.
+    pub callers: usize,
+    /// The length of the measured window.
+    pub window: Duration,
+    /// One entry per operation completed in the window.
+    pub latencies: Vec<Duration>,
+    /// Operations completed in all, warm-up included (to relate counters read before and after to operations).
+    pub completed: u64,
+}
+
+/// What one or more samples of the same workload found together.
 #[derive(Clone, Copy, Debug, PartialEq)]
 pub struct Measurement {
     /// Callers running at once.
     pub callers: usize,
-    /// Operations completed in the measured window.
+    /// Operations completed in the measured windows.
     pub operations: u64,
-    /// The length of the measured window.
+    /// The measured windows, added up.
     pub window: Duration,
     /// Median latency of the counted operations.
     pub p50: Duration,
@@ -28,6 +41,24 @@ pub struct Measurement {
 }
 
 impl Measurement {
+    /// Combines samples taken at different times (for example before and after the workload it is compared with,
+    /// so that drift during the run affects both alike).
+    pub fn of(samples: &[Sample]) -> Self {
+        let mut latencies: Vec<Duration> = samples.iter().flat_map(|s| s.latencies.iter().copied()).collect();
+        latencies.sort_unstable();
+        let at = |q: f64| {
+            let index = ((latencies.len() as f64 * q) as usize).min(latencies.len().saturating_sub(1));
+            latencies.get(index).copied().unwrap_or_default()
+        };
+        Self {
+            callers: samples.iter().map(|s| s.callers).max().unwrap_or(0),
+            operations: latencies.len() as u64,
+            window: samples.iter().map(|s| s.window).sum(),
+            p50: at(0.50),
+            p99: at(0.99),
+        }
+    }
+
     /// Completed operations per second.
     pub fn per_second(&self) -> f64 {
         self.operations as f64 / self.window.as_secs_f64().max(f64::EPSILON)
@@ -35,13 +66,8 @@ impl Measurement {
 }
 
 /// Runs `op(caller, n)` in `callers` concurrent loops (`n` counts each caller's calls from 0, warm-up included)
-/// for `warmup` and then for `window`, and measures the window.
-pub async fn closed_loop<F, Fut>(
-    callers: usize,
-    warmup: Duration,
-    window: Duration,
-    op: F,
-) -> Result<Measurement, String>
+/// for `warmup` and then for `window`, and records the operations that completed in the window.
+pub async fn closed_loop<F, Fut>(callers: usize, warmup: Duration, window: Duration, op: F) -> Result<Sample, String>
 where
     F: Fn(usize, u64) -> Fut + Send + Sync + 'static,
     Fut: Future<Output = Result<(), String>> + Send + 'static,
@@ -70,26 +96,21 @@ where
                 }
                 n += 1;
             }
-            Ok(latencies)
+            Ok((latencies, n))
         });
     }
-    let mut latencies = Vec::new();
+    let (mut latencies, mut completed) = (Vec::new(), 0);
     while let Some(joined) = tasks.join_next().await {
         match joined {
-            Ok(Ok(mine)) => latencies.extend(mine),
+            Ok(Ok((mine, count))) => {
+                latencies.extend(mine);
+                completed += count;
+            }
             Ok(Err(e)) => return Err(e),
             Err(e) => return Err(format!("a caller task failed: {e}")),
         }
     }
-    latencies.sort_unstable();
-    let at = |q: f64| latencies.get(((latencies.len() as f64 * q) as usize).min(latencies.len().saturating_sub(1)));
-    Ok(Measurement {
-        callers: callers.max(1),
-        operations: latencies.len() as u64,
-        window,
-        p50: at(0.50).copied().unwrap_or_default(),
-        p99: at(0.99).copied().unwrap_or_default(),
-    })
+    Ok(Sample { callers: callers.max(1), window, latencies, completed })
 }
 
 #[cfg(test)]
@@ -111,8 +132,12 @@ mod tests {
         .await
         .expect("a measurement");
         assert_eq!(measured.callers, 3);
-        assert!(measured.operations > 0);
-        assert!(measured.p50 <= measured.p99);
+        assert!(!measured.latencies.is_empty());
+        assert!(measured.completed >= measured.latencies.len() as u64, "the warm-up completes operations too");
+        let combined = Measurement::of(&[measured.clone(), measured.clone()]);
+        assert_eq!(combined.operations, 2 * measured.latencies.len() as u64);
+        assert_eq!(combined.window, Duration::from_millis(120), "windows add up");
+        assert!(combined.p50 <= combined.p99);
         assert_eq!(seen.lock().expect("lock").len(), 3, "every caller ran");
     }
 

@@ -58,7 +58,8 @@ pub struct EsdbStore {
 
 impl EsdbStore {
     /// Connects to the server at `url` (`esdb://host:2113?tls=false`, `esdb+discover://…`), failing with
-    /// [`StoreError::Unavailable`] when it cannot be reached. Must run inside a tokio runtime.
+    /// [`StoreError::Unavailable`] when it cannot be reached, and with [`StoreError::Backend`] for a bad URL or
+    /// when another crypto provider was installed first (see [`prepare_tls`]). Must run inside a tokio runtime.
     pub async fn connect(url: &str) -> Result<Self, StoreError> {
         tokio::task::spawn_blocking(tls::prepare)
             .await
@@ -239,8 +240,11 @@ impl EventStore for EsdbStore {
         let mut found = Vec::new();
         let mut cursor = after;
         while found.len() < max {
-            let page = self.read_all_page(cursor, PAGE).await?;
-            let full = page.len() == PAGE;
+            // The first page asks for one more than wanted (the start position is included); later pages only
+            // happen when EventStoreDB's own events were in the way, so they take bigger steps.
+            let size = if cursor == after { (max - found.len()).saturating_add(1).clamp(2, PAGE) } else { PAGE };
+            let page = self.read_all_page(cursor, size).await?;
+            let full = page.len() == size;
             let before = cursor;
             for event in page.iter().filter_map(|r| r.event.as_ref()) {
                 let position = convert::position(event.position);

@@ -6,8 +6,8 @@
 pub mod access;
 pub mod error;
 pub mod health;
-pub mod read_side;
 pub mod multipart;
+pub mod read_side;
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -24,9 +24,9 @@ use tower_http::trace::TraceLayer;
 use crate::auth::Authenticator;
 use crate::documents::DocumentStore;
 use crate::eventstore::DynEventStore;
-use multipart::UploadLimits;
 use access::{AccessRouter, Rule};
 use error::ApiError;
+use multipart::UploadLimits;
 
 /// What every handler can reach.
 #[derive(Clone, FromRef)]

@@ -149,6 +149,11 @@ impl Sak {
         self.leveranser.get(&id)
     }
 
+    /// Every delivery of the case, by id.
+    pub fn leveranser(&self) -> impl Iterator<Item = (&LeveranseId, &Leveranse)> {
+        self.leveranser.iter()
+    }
+
     /// The envelope of the current `digisos-soker.json`; `None` before the first update or after a delete.
     pub fn digisos_soker(&self) -> Option<&DigisosSokerOppdatert> {
         self.digisos_soker.as_ref()

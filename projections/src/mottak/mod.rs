@@ -44,8 +44,8 @@ impl Projection for MottakProjection {
         let mut conn = Conn::from(tx);
         for event in batch {
             let Some(sak_id) = sak_id_of_stream(&event.stream) else { continue };
-            let decoded =
-                SakEvent::decode(&event.event_type, &event.data).map_err(|e| ApplyError::event(event, e.to_string()))?;
+            let decoded = SakEvent::decode(&event.event_type, &event.data)
+                .map_err(|e| ApplyError::event(event, e.to_string()))?;
             apply_one(&mut conn, event, sak_id.to_string(), decoded, i64::from(model_version)).await?;
         }
         Ok(())
@@ -67,7 +67,13 @@ async fn apply_one(
     match decoded {
         SakEvent::SoknadMottatt(s) => {
             let fnr = s.soker_fnr.expose().to_owned();
-            let args = [v.clone(), text(&sak), text(&s.fiks_org_id), Arg::Text(s.kommunenummer.as_str().to_owned()), Arg::Text(fnr)];
+            let args = [
+                v.clone(),
+                text(&sak),
+                text(&s.fiks_org_id),
+                Arg::Text(s.kommunenummer.as_str().to_owned()),
+                Arg::Text(fnr),
+            ];
             conn.execute(write::INSERT_SAK, &args).await?;
             let mut filer = vec![s.metadata, s.vedlegg_metadata, s.soknad_dokument];
             filer.extend(s.vedlegg);
@@ -75,7 +81,13 @@ async fn apply_one(
         }
         SakEvent::PapirsakOpprettet(p) => {
             let fnr = p.soker_fnr.expose().to_owned();
-            let args = [v.clone(), text(&sak), text(&p.fiks_org_id), Arg::Text(p.kommunenummer.as_str().to_owned()), Arg::Text(fnr)];
+            let args = [
+                v.clone(),
+                text(&sak),
+                text(&p.fiks_org_id),
+                Arg::Text(p.kommunenummer.as_str().to_owned()),
+                Arg::Text(fnr),
+            ];
             conn.execute(write::INSERT_SAK, &args).await?;
         }
         SakEvent::EttersendelseMottatt(e) => {
@@ -101,12 +113,8 @@ async fn apply_one(
             conn.execute(write::INSERT_LEVERANSE, &args).await?;
         }
         SakEvent::LeveranseTilbudtIgjen(t) => {
-            let args = [
-                Arg::Int(i64::from(t.forsok)),
-                Arg::Text(t.tidspunkt.as_str().to_owned()),
-                v,
-                text(&t.leveranse_id),
-            ];
+            let args =
+                [Arg::Int(i64::from(t.forsok)), Arg::Text(t.tidspunkt.as_str().to_owned()), v, text(&t.leveranse_id)];
             conn.execute(write::TILBUDT_IGJEN, &args).await?;
         }
         SakEvent::LeveranseKvittert(k) => {

@@ -1,14 +1,16 @@
 //! The PostgreSQL half of the append benchmark: raw single-row INSERTs against our append, per writer count.
 
+use std::future::Future;
 use std::sync::Arc;
 use std::time::Duration;
 
+use futures::future::BoxFuture;
 use sqlx::postgres::{PgPool, PgPoolOptions};
 use sqlx::types::Json;
 use uuid::Uuid;
 
-use super::{EVENT_TYPE, PgFigures, new_event, payload, slot, stream_name};
-use crate::bench::load::closed_loop;
+use super::{EVENT_TYPE, PgFigures, PgRow, new_event, payload, slot, stream_name};
+use crate::bench::load::{Measurement, Sample, closed_loop};
 use crate::bench::scratch::ScratchPostgres;
 use crate::eventstore::EventStore;
 use crate::eventstore::open::Database;
@@ -42,26 +44,31 @@ async fn measure(url: &str, writers: &[usize], warmup: Duration, window: Duratio
     let store = Arc::new(PgEventStore::new(pool.clone()));
     let mut rows = Vec::new();
     for (level, &count) in writers.iter().enumerate() {
-        let raw_pool = pool.clone();
-        let raw = closed_loop(count, warmup, window, move |caller, n| {
-            let pool = raw_pool.clone();
-            async move { raw_insert(&pool, level, caller, n).await }
-        })
-        .await
-        .map_err(|e| format!("raw INSERT, {count} writers: {e}"))?;
-        let appender = store.clone();
-        let ours = closed_loop(count, warmup, window, move |caller, n| {
-            let store = appender.clone();
-            async move {
-                let (k, _, expected) = slot(n);
-                let stream = stream_name(level, caller, k)?;
-                store.append(&stream, expected, vec![new_event(caller, n)]).await.map(|_| ()).map_err(|e| e.to_string())
-            }
-        })
-        .await
-        .map_err(|e| format!("append, {count} writers: {e}"))?;
+        // Raw, append, append, raw: drift during the run (autovacuum, checkpoints, neighbours) affects both alike.
+        let half = window / 2;
+        let tag = |segment: usize| level * 4 + segment;
+        let (raw_failed, append_failed) =
+            (|e| format!("raw INSERT, {count} writers: {e}"), |e| format!("append, {count} writers: {e}"));
+        let (raw_a, raw_wal_a) = with_wal(&pool, closed_loop(count, warmup, half, raw_op(pool.clone(), tag(0)))).await;
+        let (ours_a, ours_wal_a) =
+            with_wal(&pool, closed_loop(count, warmup, half, append_op(store.clone(), tag(1)))).await;
+        let (ours_b, ours_wal_b) =
+            with_wal(&pool, closed_loop(count, warmup, half, append_op(store.clone(), tag(2)))).await;
+        let (raw_b, raw_wal_b) = with_wal(&pool, closed_loop(count, warmup, half, raw_op(pool.clone(), tag(3)))).await;
+        let (raw_a, raw_b) = (raw_a.map_err(raw_failed)?, raw_b.map_err(raw_failed)?);
+        let (ours_a, ours_b) = (ours_a.map_err(append_failed)?, ours_b.map_err(append_failed)?);
+        let per_event = |wal: i64, samples: [&Sample; 2]| {
+            wal as f64 / samples.iter().map(|s| s.completed).sum::<u64>().max(1) as f64
+        };
+        let row = PgRow {
+            raw_wal_bytes: per_event(raw_wal_a + raw_wal_b, [&raw_a, &raw_b]),
+            append_wal_bytes: per_event(ours_wal_a + ours_wal_b, [&ours_a, &ours_b]),
+            raw: Measurement::of(&[raw_a, raw_b]),
+            append: Measurement::of(&[ours_a, ours_b]),
+        };
+        let (raw, ours) = (row.raw, row.append);
         eprintln!("  {count:>3} writers: raw {:>8.0}/s, append {:>8.0}/s", raw.per_second(), ours.per_second());
-        rows.push((raw, ours));
+        rows.push(row);
     }
     drop(store);
     pool.close().await;
@@ -99,6 +106,9 @@ async fn set_up(url: &str, writers: &[usize]) -> Result<(PgPool, String), String
     .fetch_one(&pool)
     .await
     .map_err(sql)?;
+    // Creating the database wrote a lot; start from a finished checkpoint rather than in the middle of one (needs
+    // superuser or pg_checkpoint; without it the ABBA order still spreads the effect over both sides).
+    let _ = sqlx::query("CHECKPOINT").execute(&pool).await;
     let tls = if ssl == Some(true) { "TLS" } else { "no TLS" };
     let server = format!(
         "PostgreSQL {version} on the same machine · fsync {fsync} · synchronous_commit {sync_commit} · {tls} on the \
@@ -107,11 +117,52 @@ async fn set_up(url: &str, writers: &[usize]) -> Result<(PgPool, String), String
     Ok((pool, server))
 }
 
+/// Runs `work` and returns how many bytes of WAL the server wrote meanwhile (0 if it cannot tell).
+async fn with_wal<T>(pool: &PgPool, work: impl Future<Output = T>) -> (T, i64) {
+    let before = wal_position(pool).await;
+    let outcome = work.await;
+    let written = match (before, wal_position(pool).await) {
+        (Some(before), Some(after)) => after - before,
+        _ => 0,
+    };
+    (outcome, written)
+}
+
+async fn wal_position(pool: &PgPool) -> Option<i64> {
+    sqlx::query_scalar("SELECT pg_wal_lsn_diff(pg_current_wal_lsn(), '0/0')::bigint").fetch_one(pool).await.ok()
+}
+
+/// Writer `caller`'s `n`-th raw INSERT, in measurement segment `tag`.
+fn raw_op(
+    pool: PgPool,
+    tag: usize,
+) -> impl Fn(usize, u64) -> BoxFuture<'static, Result<(), String>> + Send + Sync + 'static {
+    move |caller, n| {
+        let pool = pool.clone();
+        Box::pin(async move { raw_insert(&pool, tag, caller, n).await })
+    }
+}
+
+/// Writer `caller`'s `n`-th append, in measurement segment `tag`.
+fn append_op(
+    store: Arc<PgEventStore>,
+    tag: usize,
+) -> impl Fn(usize, u64) -> BoxFuture<'static, Result<(), String>> + Send + Sync + 'static {
+    move |caller, n| {
+        let store = store.clone();
+        Box::pin(async move {
+            let (k, _, expected) = slot(n);
+            let stream = stream_name(tag, caller, k)?;
+            store.append(&stream, expected, vec![new_event(caller, n)]).await.map(|_| ()).map_err(|e| e.to_string())
+        })
+    }
+}
+
 /// One event as one plain autocommit INSERT: the same row our append writes, without the stream bookkeeping.
-async fn raw_insert(pool: &PgPool, level: usize, caller: usize, n: u64) -> Result<(), String> {
+async fn raw_insert(pool: &PgPool, tag: usize, caller: usize, n: u64) -> Result<(), String> {
     let (k, revision, _) = slot(n);
-    // One stream id per (measurement, writer, stream), as our append's streams.
-    let stream_id = (i64::try_from(level).unwrap_or(0) << 40) | (i64::try_from(caller).unwrap_or(0) << 24) | k as i64;
+    // One stream id per (segment, writer, stream), as our append's streams.
+    let stream_id = (i64::try_from(tag).unwrap_or(0) << 40) | (i64::try_from(caller).unwrap_or(0) << 24) | k as i64;
     let (data, metadata) = payload(caller, n);
     sqlx::query(
         "INSERT INTO bench_raw (stream_id, revision, event_id, event_type, data, metadata) \

@@ -52,6 +52,7 @@ async fn measure(
             }
         })
         .await
+        .map(|sample| Measurement::of(&[sample]))
         .map_err(|e| format!("SQLite append, {count} callers: {e}"))?;
         eprintln!("  {count:>3} callers: append {:>8.0}/s", measured.per_second());
         appends.push(measured);
@@ -101,6 +102,7 @@ async fn raw_inserts(url: &str, warmup: Duration, window: Duration) -> Result<(M
         async move { raw_insert(&pool, caller, n).await }
     })
     .await
+    .map(|sample| Measurement::of(&[sample]))
     .map_err(|e| format!("SQLite raw INSERT: {e}"))?;
     pool.close().await;
     Ok((measured, version))

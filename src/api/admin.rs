@@ -1,0 +1,105 @@
+//! Fiks Konfigurasjon's part, for administrators: `PUT /admin/kommuner/{kommunenummer}` sets a kommune's whole
+//! configuration (a `KommuneKonfigurert` event on `kommune-<nr>`; the same configuration again appends
+//! nothing), `GET /admin/kommuner/{kommunenummer}` reads it back.
+//!
+//! The body and the answer are [`KommuneKonfigurasjon`] in the field names of the real `KommuneInfo`
+//! (DOMAIN.md A.6), the answer with `kommunenummer` and `sistEndret` added. The PUT answers 200 whether it
+//! created or changed the configuration: the caller states the whole desired configuration and gets it back.
+//!
+//! The GET reads the kommune's own stream through the command shell's `load`, not a projection: a kommune's
+//! configuration is one small aggregate whose latest event holds all of it, and reading the stream gives the
+//! administrator their own write at once. (A projection of all kommuner belongs to the read side.)
+
+use axum::Json;
+use axum::body::Bytes;
+use axum::extract::rejection::PathRejection;
+use axum::extract::{Path, State};
+use axum::http::{HeaderMap, Method, StatusCode};
+use axum::response::{IntoResponse, Response};
+use axum::routing::get;
+use digisos_schema::events::{KommuneKonfigurasjon, kommune_stream};
+use digisos_schema::types::{Kommunenummer, Tidspunkt};
+use digisos_schema::validate::Problem;
+use serde::Serialize;
+
+use super::nav::edge::{metadata, now, param, path_error, respond};
+use crate::auth::{AdminCaller, CallerKind};
+use crate::commands::{self, KommuneAggregate};
+use crate::eventstore::StreamName;
+use crate::http::AppState;
+use crate::http::access::{AccessRouter, Rule};
+use crate::http::error::ApiError;
+use crate::sak::{Configure, KommuneCommand, KommuneState};
+
+/// Adds the administrators' routes.
+pub fn routes(router: AccessRouter<AppState>) -> AccessRouter<AppState> {
+    router.route(
+        &[Method::GET, Method::PUT],
+        "/digisos/api/v1/admin/kommuner/{kommunenummer}",
+        get(read_kommune).put(configure_kommune),
+        Rule::Callers(&[CallerKind::Admin]),
+    )
+}
+
+/// A kommune's configuration as answered.
+#[derive(Debug, Serialize)]
+#[serde(rename_all = "camelCase")]
+struct KommuneSvar<'a> {
+    kommunenummer: Kommunenummer,
+    #[serde(flatten)]
+    konfigurasjon: &'a KommuneKonfigurasjon,
+    sist_endret: &'a Tidspunkt,
+}
+
+fn answer(state: &KommuneState) -> Result<Json<KommuneSvar<'_>>, ApiError> {
+    match state {
+        KommuneState::Konfigurert { kommunenummer, konfigurasjon, sist_endret } => {
+            Ok(Json(KommuneSvar { kommunenummer: *kommunenummer, konfigurasjon, sist_endret }))
+        }
+        KommuneState::Ukonfigurert => Err(ApiError::not_found("this kommune has no configuration")),
+    }
+}
+
+fn stream_of(kommunenummer: Kommunenummer) -> Result<StreamName, ApiError> {
+    StreamName::parse(kommune_stream(kommunenummer)).map_err(|e| {
+        tracing::error!(error = %e, "a kommune stream name was refused");
+        ApiError::internal()
+    })
+}
+
+async fn read_kommune(
+    State(state): State<AppState>,
+    _admin: AdminCaller,
+    path: Result<Path<String>, PathRejection>,
+) -> Result<Response, ApiError> {
+    let Path(kommunenummer) = path.map_err(path_error)?;
+    let kommunenummer = param(&kommunenummer, Kommunenummer::parse)?;
+    let (kommune, _, _) = commands::load::<KommuneAggregate>(&state.store, &stream_of(kommunenummer)?).await?;
+    Ok(answer(&kommune)?.into_response())
+}
+
+async fn configure_kommune(
+    State(state): State<AppState>,
+    _admin: AdminCaller,
+    headers: HeaderMap,
+    path: Result<Path<String>, PathRejection>,
+    body: Bytes,
+) -> Result<Response, ApiError> {
+    let Path(kommunenummer) = path.map_err(path_error)?;
+    let kommunenummer = param(&kommunenummer, Kommunenummer::parse)?;
+    let konfigurasjon: KommuneKonfigurasjon = serde_json::from_slice(&body).map_err(|e| {
+        ApiError::invalid_document(
+            "the body is not a kommune configuration",
+            vec![Problem { path: "$".into(), message: e.to_string() }],
+        )
+    })?;
+    let command = KommuneCommand::Configure(Configure { kommunenummer, konfigurasjon, tidspunkt: now() });
+    let outcome = commands::execute::<KommuneAggregate>(
+        &state.store,
+        &stream_of(kommunenummer)?,
+        command,
+        metadata(CallerKind::Admin, &headers),
+    )
+    .await?;
+    Ok(respond(StatusCode::OK, outcome.position, answer(&outcome.state)?))
+}

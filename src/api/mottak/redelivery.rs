@@ -1,0 +1,94 @@
+//! Redelivery: a delivery the fagsystem has not confirmed within a configurable time is offered again and
+//! counted (`LeveranseTilbudtIgjen`, via the case's `OfferDeliveryAgain`), never dropped, as Fiks IO re-sends
+//! a message whose receipt did not arrive within its TTL.
+//!
+//! [`offer_again_overdue`] is one sweep: it reads the waiting deliveries from the `mottak` read model and asks
+//! each overdue one's case to offer it again. The read model may lag: a delivery confirmed a moment ago is
+//! still listed, and the case's decider then refuses or ignores the offer, which the sweep skips. The
+//! [`spawn_redelivery`] task runs a sweep at an interval; `serve` starts it.
+
+use std::time::Duration;
+
+use chrono::Utc;
+use digisos_projections::ReadDb;
+use digisos_projections::mottak::leveranser_til_ny_levering;
+use digisos_schema::events::{LeveranseId, sak_stream};
+use digisos_schema::types::{FiksDigisosId, Tidspunkt};
+use tokio::task::JoinHandle;
+use uuid::Uuid;
+
+use crate::commands::{self, CommandError, SakAggregate};
+use crate::eventstore::{DynEventStore, StreamName};
+use crate::sak::{OfferDeliveryAgain, SakCommand};
+
+/// The most deliveries one sweep looks at (the oldest first; the next sweep continues).
+const SWEEP: u32 = 1000;
+
+/// Why a sweep stopped.
+#[derive(Debug, thiserror::Error)]
+pub enum RedeliveryError {
+    /// The read model could not be read.
+    #[error(transparent)]
+    Read(#[from] digisos_projections::ReadError),
+    /// A command failed for another reason than the case refusing it.
+    #[error(transparent)]
+    Command(#[from] CommandError),
+}
+
+/// Offers every waiting delivery last offered more than `older_than` ago again; returns how many were offered.
+pub async fn offer_again_overdue(
+    store: &DynEventStore,
+    db: &ReadDb,
+    older_than: Duration,
+) -> Result<usize, RedeliveryError> {
+    let older_than = chrono::Duration::from_std(older_than).unwrap_or(chrono::Duration::MAX);
+    let now = Utc::now();
+    let mut offered = 0;
+    for row in leveranser_til_ny_levering(db, SWEEP).await? {
+        let parsed = (
+            Tidspunkt::parse(&row.sist_tilbudt),
+            Uuid::parse_str(&row.leveranse_id),
+            FiksDigisosId::parse(&row.fiks_digisos_id),
+        );
+        let (Ok(sist), Ok(id), Ok(sak)) = parsed else {
+            tracing::error!(leveranse = %row.leveranse_id, "the mottak read model holds an unreadable delivery");
+            continue;
+        };
+        if now.signed_duration_since(sist.instant()) < older_than {
+            continue;
+        }
+        let Ok(stream) = StreamName::parse(sak_stream(sak)) else { continue };
+        let command = SakCommand::OfferDeliveryAgain(OfferDeliveryAgain {
+            leveranse_id: LeveranseId(id),
+            tidspunkt: Tidspunkt::from_instant(now),
+        });
+        let metadata = commands::metadata("redelivery", None);
+        match commands::execute::<SakAggregate>(store, &stream, command, metadata).await {
+            Ok(outcome) if outcome.appended > 0 => offered += 1,
+            Ok(_) => {}
+            // Confirmed or rejected since the read model saw it: nothing to offer.
+            Err(CommandError::Rejected(rejection)) => {
+                tracing::debug!(leveranse = %id, reason = rejection.message(), "delivery not offered again");
+            }
+            Err(other) => return Err(other.into()),
+        }
+    }
+    if offered > 0 {
+        tracing::info!(offered, "unconfirmed deliveries offered again");
+    }
+    Ok(offered)
+}
+
+/// Runs [`offer_again_overdue`] every `every`, for deliveries unconfirmed for `older_than`, until aborted.
+pub fn spawn_redelivery(store: DynEventStore, db: ReadDb, every: Duration, older_than: Duration) -> JoinHandle<()> {
+    tokio::spawn(async move {
+        let mut ticker = tokio::time::interval(every);
+        ticker.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+        loop {
+            ticker.tick().await;
+            if let Err(e) = offer_again_overdue(&store, &db, older_than).await {
+                tracing::warn!(error = %e, "redelivery sweep failed; retrying at the next tick");
+            }
+        }
+    })
+}

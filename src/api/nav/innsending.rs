@@ -1,0 +1,175 @@
+//! `POST /soknader/{kommunenummer}/{navEksternRefId}` (a new søknad) and
+//! `POST /soknader/{kommunenummer}/{fiksDigisosId}/{navEksternRefId}` (an ettersendelse).
+//!
+//! Each request goes, in order: path parameters (400), the register step (the kommune must be configured and
+//! take søknader now: 404/403), the multipart body (files streamed into the document store, JSON parts checked
+//! against the schemas: 400/413), ownership (the søknad's person must be the caller: 403), the NAV office
+//! routing (400), and only then the command. The cheap register checks come before the body so that a kommune
+//! that takes nothing never receives the files; the office check needs the body. Every refusal appends
+//! nothing; files read before a refusal stay as unreferenced, content-addressed blobs.
+//!
+//! The case id of a søknad is derived from its `navEksternRefId`, so a retry lands on the same case: the same
+//! content answers 202 with the same id and appends nothing, other content is a 409 naming the case (both
+//! decided by the case's Decider).
+
+use axum::Json;
+use axum::extract::rejection::PathRejection;
+use axum::extract::{Path, State};
+use axum::http::{HeaderMap, StatusCode};
+use axum::response::Response;
+use digisos_schema::events::{LeveranseId, kommune_stream, sak_stream};
+use digisos_schema::types::{Enhetsnummer, FiksDigisosId, Kommunenummer, NavEksternRefId};
+use digisos_schema::validate::Problem;
+use uuid::Uuid;
+
+use super::edge::{metadata, now, param, path_error, respond};
+use crate::auth::{CallerKind, CitizenCaller, Fnr};
+use crate::commands::{self, KommuneAggregate, SakAggregate};
+use crate::eventstore::StreamName;
+use crate::http::AppState;
+use crate::http::error::ApiError;
+use crate::http::multipart::{MultipartBody, SoknadUpload, read_ettersendelse, read_soknad};
+use crate::sak::{Ettersend, KommuneState, SakState, SubmitSoknad, sak_id_for_soknad};
+
+/// Submits a søknad: 202 with the case's `fiksDigisosId` as a JSON string.
+pub(super) async fn submit_soknad(
+    State(state): State<AppState>,
+    CitizenCaller(fnr): CitizenCaller,
+    headers: HeaderMap,
+    path: Result<Path<(String, String)>, PathRejection>,
+    MultipartBody(multipart): MultipartBody,
+) -> Result<Response, ApiError> {
+    let Path((kommunenummer, nav_ekstern_ref_id)) = path.map_err(path_error)?;
+    let kommunenummer = param(&kommunenummer, Kommunenummer::parse)?;
+    let nav_ekstern_ref_id = param(&nav_ekstern_ref_id, NavEksternRefId::parse)?;
+
+    let kommune = kommune(&state, kommunenummer).await?;
+    kommune.kan_motta_soknad(kommunenummer, None).map_err(into_api)?;
+
+    let upload = read_soknad(multipart, &state.documents, &state.upload_limits).await?;
+    ensure_own_soknad(&upload, &fnr)?;
+    let enhet = enhet_of(&upload)?;
+    let konfigurasjon = kommune.kan_motta_soknad(kommunenummer, enhet).map_err(into_api)?;
+
+    let fiks_digisos_id = sak_id_for_soknad(&nav_ekstern_ref_id);
+    let command = SubmitSoknad {
+        fiks_digisos_id,
+        kommunenummer,
+        fiks_org_id: konfigurasjon.fiks_org_id,
+        nav_ekstern_ref_id,
+        soker_fnr: fnr,
+        enhetsnummer: upload.tilleggsinformasjon.as_ref().and_then(|t| t.typed.enhetsnummer),
+        soknad_metadata: upload.soknad.dokument_info("soknad.json"),
+        soknad: upload.soknad.typed,
+        vedlegg_metadata: upload.vedlegg.dokument_info("vedlegg.json"),
+        vedlegg_spesifikasjon: upload.vedlegg.typed,
+        soknad_dokument: upload.soknad_pdf.dokument_info(),
+        vedlegg: upload.filer.iter().map(|f| f.dokument_info()).collect(),
+        leveranse_id: LeveranseId(Uuid::new_v4()),
+        tidspunkt: now(),
+    };
+    let stream = stream(sak_stream(fiks_digisos_id))?;
+    let outcome = commands::execute::<SakAggregate>(
+        &state.store,
+        &stream,
+        command.into(),
+        metadata(CallerKind::Citizen, &headers),
+    )
+    .await?;
+    Ok(respond(StatusCode::ACCEPTED, outcome.position, Json(fiks_digisos_id)))
+}
+
+/// Adds documents to an existing case: 202 without a body, as the real API.
+pub(super) async fn ettersend(
+    State(state): State<AppState>,
+    CitizenCaller(fnr): CitizenCaller,
+    headers: HeaderMap,
+    path: Result<Path<(String, String, String)>, PathRejection>,
+    MultipartBody(multipart): MultipartBody,
+) -> Result<Response, ApiError> {
+    let Path((kommunenummer, fiks_digisos_id, nav_ekstern_ref_id)) = path.map_err(path_error)?;
+    let kommunenummer = param(&kommunenummer, Kommunenummer::parse)?;
+    let fiks_digisos_id = param(&fiks_digisos_id, FiksDigisosId::parse)?;
+    let nav_ekstern_ref_id = param(&nav_ekstern_ref_id, NavEksternRefId::parse)?;
+
+    let kommune = kommune(&state, kommunenummer).await?;
+    kommune.kan_motta_soknad(kommunenummer, None).map_err(into_api)?;
+
+    // A first look at the case before the files are read, so that a request for a case that does not exist or
+    // is not the caller's stores nothing at all. The decider checks again on the fresh state.
+    let stream = stream(sak_stream(fiks_digisos_id))?;
+    let (sak, _, _) = commands::load::<SakAggregate>(&state.store, &stream).await?;
+    match &sak {
+        SakState::Ny => return Err(ApiError::not_found(format!("no case with fiksDigisosId {fiks_digisos_id}"))),
+        SakState::Aktiv(sak) if sak.soker_fnr() != &fnr => {
+            return Err(ApiError::forbidden(format!("case {fiks_digisos_id} is not the logged-in citizen's")));
+        }
+        _ => {}
+    }
+
+    let upload = read_ettersendelse(multipart, &state.documents, &state.upload_limits).await?;
+    let command = Ettersend {
+        kommunenummer,
+        innsender: fnr,
+        nav_ekstern_ref_id,
+        vedlegg_metadata: upload.vedlegg.dokument_info("vedlegg.json"),
+        vedlegg_spesifikasjon: upload.vedlegg.typed,
+        vedlegg: upload.filer.iter().map(|f| f.dokument_info()).collect(),
+        leveranse_id: LeveranseId(Uuid::new_v4()),
+        tidspunkt: now(),
+    };
+    let outcome = commands::execute::<SakAggregate>(
+        &state.store,
+        &stream,
+        command.into(),
+        metadata(CallerKind::Citizen, &headers),
+    )
+    .await?;
+    Ok(respond(StatusCode::ACCEPTED, outcome.position, ()))
+}
+
+/// The kommune's configuration as its stream tells it.
+async fn kommune(state: &AppState, kommunenummer: Kommunenummer) -> Result<KommuneState, ApiError> {
+    let stream = stream(kommune_stream(kommunenummer))?;
+    let (kommune, _, _) = commands::load::<KommuneAggregate>(&state.store, &stream).await?;
+    Ok(kommune)
+}
+
+fn stream(name: String) -> Result<StreamName, ApiError> {
+    StreamName::parse(name).map_err(|e| {
+        tracing::error!(error = %e, "a stream name built from parsed ids was refused");
+        ApiError::internal()
+    })
+}
+
+fn into_api(refusal: crate::sak::KommuneRefusal) -> ApiError {
+    crate::sak::Rejection::from(refusal).into()
+}
+
+/// 403 unless the søknad's `personIdentifikator` is the caller's.
+fn ensure_own_soknad(upload: &SoknadUpload, fnr: &Fnr) -> Result<(), ApiError> {
+    if upload.soknad.typed.person_identifikator == fnr.expose() {
+        Ok(())
+    } else {
+        Err(ApiError::forbidden(
+            "the søknad's personIdentifikator ($.data.personalia.personIdentifikator.verdi) is not the logged-in citizen",
+        ))
+    }
+}
+
+/// The NAV office the søknad was sent to: `tilleggsinformasjonJson.enhetsnummer`, else the søknad's
+/// `mottaker.enhetsnummer` (an empty one counts as not given; anything else must be 4 digits).
+fn enhet_of(upload: &SoknadUpload) -> Result<Option<Enhetsnummer>, ApiError> {
+    if let Some(enhet) = upload.tilleggsinformasjon.as_ref().and_then(|t| t.typed.enhetsnummer) {
+        return Ok(Some(enhet));
+    }
+    match upload.soknad.typed.mottaker.enhetsnummer.as_deref().map(str::trim) {
+        None | Some("") => Ok(None),
+        Some(text) => Enhetsnummer::parse(text).map(Some).map_err(|e| {
+            ApiError::invalid_document(
+                "the søknad's NAV office is not an enhetsnummer",
+                vec![Problem { path: "soknadJson: $.mottaker.enhetsnummer".into(), message: e.rule().to_owned() }],
+            )
+        }),
+    }
+}
