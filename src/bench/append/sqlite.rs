@@ -61,9 +61,10 @@ async fn measure(
     database.close().await;
 
     let (raw, version) = raw_inserts(&scratch.url("raw.db"), warmup, window).await?;
+    let folder = scratch.folder().parent().unwrap_or(scratch.folder());
     let settings = format!(
-        "SQLite {version} · WAL · synchronous=FULL · files in {} (its file system decides the cost of a commit)",
-        scratch.folder().display()
+        "SQLite {version} · WAL · synchronous=FULL · files under {} (its file system decides the cost of a commit)",
+        folder.display()
     );
     Ok(SqliteFigures { appends, raw, settings })
 }
