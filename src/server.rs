@@ -84,7 +84,7 @@ pub async fn serve(config: ServeConfig) -> anyhow::Result<()> {
     let database =
         Database::connect(&config.storage.database_url()).await.context("DATABASE_URL: cannot open the database")?;
     database.migrate().await.context("DATABASE_URL: cannot migrate the database")?;
-    let store = database.event_store();
+    let store = event_store(&config.storage, &database).await?;
     let runner =
         ProjectionRunner::start(store.clone(), database.clone(), digisos_projections::all(), RunnerOptions::default())
             .context("cannot start the projections")?;
@@ -133,6 +133,30 @@ pub async fn serve(config: ServeConfig) -> anyhow::Result<()> {
     database.close().await;
     tracing::info!("stopped");
     Ok(())
+}
+
+/// The event log: EventStoreDB when `EVENTSTORE_URL` is set (read models stay in the SQL database), otherwise the
+/// SQL database itself. A set `EVENTSTORE_URL` in a build without the feature stops start-up rather than being
+/// ignored.
+async fn event_store(storage: &StorageConfig, database: &Database) -> anyhow::Result<crate::eventstore::DynEventStore> {
+    let Some(url) = storage.eventstore_url.as_deref().filter(|u| !u.trim().is_empty()) else {
+        return Ok(database.event_store());
+    };
+    #[cfg(feature = "eventstoredb")]
+    {
+        let store = crate::eventstore::esdb::EsdbStore::connect(url)
+            .await
+            .context("EVENTSTORE_URL: cannot connect to EventStoreDB")?;
+        tracing::info!("event log on EventStoreDB; read models in the SQL database");
+        Ok(Arc::new(store))
+    }
+    #[cfg(not(feature = "eventstoredb"))]
+    {
+        let _ = url;
+        anyhow::bail!(
+            "EVENTSTORE_URL is set, but this build has no EventStoreDB support (build with --features eventstoredb)"
+        )
+    }
 }
 
 /// Resolves on SIGTERM (how a cluster stops a pod) or Ctrl-C.

@@ -118,6 +118,8 @@ fn invalid_configuration_stops_start_up_naming_the_setting() {
         ("DATABASE_URL", "mysql://localhost/x"),
         ("DIGISOS_ISSUERS", "[{\"name\": 1}]"),
         ("DIGISOS_DEV_MODE", "ture"),
+        // Nothing listens there: start-up stops instead of running without the configured event log.
+        ("EVENTSTORE_URL", "esdb://127.0.0.1:1?tls=false"),
     ] {
         let mut cmd = command(dir.path());
         cmd.env(name, value);

@@ -57,6 +57,7 @@ pub mod conformance;
 pub mod esdb;
 pub mod open;
 pub mod postgres;
+mod sql_rows;
 pub mod sqlite;
 pub mod subscription;
 

@@ -1,7 +1,7 @@
 //! The PostgreSQL event store: the production backend.
 //!
 //! Shaped by `shared/docs/EVENTSTORE.md`. An append is one call of the `es_append` function (created by the
-//! migration), so it costs one round trip and holds no lock but the advisory lock of its own stream: appends to
+//! migration; a single event goes to the leaner `es_append_one`), so it costs one round trip and holds no lock but the advisory lock of its own stream: appends to
 //! different streams commit in parallel and keep PostgreSQL's group commit working. The all-events feed is read by
 //! `(tx, seq)` below the oldest running transaction (the xid8 horizon), which never skips an event whose
 //! transaction took a smaller sequence number but committed later. Nothing is `NOTIFY`ed inside an append: see
@@ -17,6 +17,7 @@ use sqlx::postgres::{PgConnectOptions, PgPool, PgPoolOptions, PgRow};
 use sqlx::{Executor, PgConnection, Postgres, Row};
 use uuid::Uuid;
 
+use super::sql_rows::{decode_err, limit, to_u64};
 use super::{
     AppendResult, EventStore, ExpectedRevision, NewEvent, Position, RecordedEvent, StoreError, StreamName,
     validate_batch,
@@ -229,7 +230,7 @@ impl EventStore for PgEventStore {
     }
 }
 
-/// An append's events as the columns `es_append` takes.
+/// An append's events as the columns `es_append` takes (`es_append_one` takes the single row's values).
 struct AppendArgs {
     ids: Vec<Uuid>,
     types: Vec<String>,
@@ -303,20 +304,32 @@ async fn call_append<'c, E: Executor<'c, Database = Postgres>>(
         // A revision beyond i64 can never be current, like i64::MAX.
         ExpectedRevision::Exact(n) => ("exact", i64::try_from(n).unwrap_or(i64::MAX)),
     };
-    let row = sqlx::query(
-        "SELECT outcome, current_revision, last_revision, last_tx, last_seq, conflict_event_id
-           FROM es_append($1, $2, $3, $4, $5, $6, $7)",
-    )
-    .bind(stream.as_str())
-    .bind(kind)
-    .bind(revision)
-    .bind(&args.ids)
-    .bind(&args.types)
-    .bind(&args.data)
-    .bind(&args.metadata)
-    .fetch_optional(executor)
-    .await?
-    .ok_or(sqlx::Error::RowNotFound)?;
+    // One event (the common case) goes to the leaner `es_append_one` as scalars; batches to `es_append`.
+    let query = match (&args.ids[..], &args.types[..], &args.data[..], &args.metadata[..]) {
+        ([id], [event_type], [data], [metadata]) => sqlx::query(
+            "SELECT outcome, current_revision, last_revision, last_tx, last_seq, conflict_event_id
+               FROM es_append_one($1, $2, $3, $4, $5, $6, $7)",
+        )
+        .bind(stream.as_str())
+        .bind(kind)
+        .bind(revision)
+        .bind(id)
+        .bind(event_type.as_str())
+        .bind(data)
+        .bind(metadata),
+        _ => sqlx::query(
+            "SELECT outcome, current_revision, last_revision, last_tx, last_seq, conflict_event_id
+               FROM es_append($1, $2, $3, $4, $5, $6, $7)",
+        )
+        .bind(stream.as_str())
+        .bind(kind)
+        .bind(revision)
+        .bind(&args.ids)
+        .bind(&args.types)
+        .bind(&args.data)
+        .bind(&args.metadata),
+    };
+    let row = query.fetch_optional(executor).await?.ok_or(sqlx::Error::RowNotFound)?;
     Ok(Outcome {
         kind: row.try_get("outcome")?,
         current: row.try_get("current_revision")?,
@@ -340,18 +353,6 @@ fn decode_event(row: &PgRow, stream: StreamName) -> Result<RecordedEvent, StoreE
         metadata: row.try_get("metadata").map_err(decode_err)?,
         recorded_at: row.try_get::<DateTime<Utc>, _>("recorded_at").map_err(decode_err)?,
     })
-}
-
-fn limit(max: usize) -> i64 {
-    i64::try_from(max).unwrap_or(i64::MAX)
-}
-
-fn to_u64(value: i64) -> Result<u64, StoreError> {
-    u64::try_from(value).map_err(|_| StoreError::Backend(format!("negative value {value} in the event store")))
-}
-
-fn decode_err(e: sqlx::Error) -> StoreError {
-    StoreError::Backend(format!("cannot decode an event row: {e}"))
 }
 
 /// Maps a driver error: lost connections, an unreachable or overloaded server, and conflicts PostgreSQL asks to

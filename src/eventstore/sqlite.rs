@@ -24,6 +24,7 @@ use sqlx::sqlite::{
 };
 use tokio::sync::{mpsc, oneshot, watch};
 
+use super::sql_rows::{decode_err, limit, to_u64};
 use super::{
     AppendResult, EventStore, ExpectedRevision, NewEvent, Position, RecordedEvent, StoreError, StreamName,
     validate_batch,
@@ -193,18 +194,6 @@ fn decode_event(row: &SqliteRow) -> Result<RecordedEvent, StoreError> {
         metadata,
         recorded_at: row.try_get::<DateTime<Utc>, _>("recorded_at").map_err(decode_err)?,
     })
-}
-
-fn limit(max: usize) -> i64 {
-    i64::try_from(max).unwrap_or(i64::MAX)
-}
-
-fn to_u64(value: i64) -> Result<u64, StoreError> {
-    u64::try_from(value).map_err(|_| StoreError::Backend(format!("negative value {value} in the event store")))
-}
-
-fn decode_err(e: sqlx::Error) -> StoreError {
-    StoreError::Backend(format!("cannot decode an event row: {e}"))
 }
 
 /// Maps a driver error: a busy or locked database, I/O trouble and a closed pool become

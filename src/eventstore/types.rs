@@ -299,13 +299,32 @@ pub fn validate_batch(events: &[NewEvent]) -> Result<(), StoreError> {
         if e.metadata.as_ref().is_some_and(has_nul) {
             return Err(StoreError::InvalidEventData { event_id: e.event_id, part: "metadata" });
         }
-        let size = serde_json::to_vec(&e.data).map(|v| v.len()).unwrap_or(usize::MAX)
-            + e.metadata.as_ref().map(|m| serde_json::to_vec(m).map(|v| v.len()).unwrap_or(usize::MAX)).unwrap_or(0);
+        let size = json_size(&e.data) + e.metadata.as_ref().map_or(0, json_size);
         if size > MAX_EVENT_BYTES {
             return Err(StoreError::EventTooLarge { event_id: e.event_id, size, max: MAX_EVENT_BYTES });
         }
     }
     Ok(())
+}
+
+/// The length of `value` serialized as JSON, counted without building the text (appends are a hot path).
+fn json_size(value: &serde_json::Value) -> usize {
+    struct Count(usize);
+    impl std::io::Write for Count {
+        fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+            self.0 += buf.len();
+            Ok(buf.len())
+        }
+        fn flush(&mut self) -> std::io::Result<()> {
+            Ok(())
+        }
+    }
+    let mut count = Count(0);
+    // Writing a Value to a sink that never fails cannot fail.
+    match serde_json::to_writer(&mut count, value) {
+        Ok(()) => count.0,
+        Err(_) => usize::MAX,
+    }
 }
 
 /// Whether any string or object key in `value` holds a NUL character.
