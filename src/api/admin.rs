@@ -22,7 +22,7 @@ use digisos_schema::types::{Kommunenummer, Tidspunkt};
 use digisos_schema::validate::Problem;
 use serde::Serialize;
 
-use super::nav::edge::{metadata, now, param, path_error, respond};
+use super::edge::{metadata, now, param, path_error, respond};
 use crate::auth::{AdminCaller, CallerKind};
 use crate::commands::{self, KommuneAggregate};
 use crate::eventstore::StreamName;

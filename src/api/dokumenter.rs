@@ -20,8 +20,8 @@ use digisos_schema::types::Kommunenummer;
 use futures::TryStreamExt;
 use uuid::Uuid;
 
+use super::edge::path_error;
 use super::fagsystem::tilgang::kommune;
-use super::nav::edge::path_error;
 use crate::auth::{Caller, CallerKind};
 use crate::http::AppState;
 use crate::http::access::{AccessRouter, Rule};

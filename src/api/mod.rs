@@ -6,6 +6,7 @@
 
 pub mod admin;
 pub mod dokumenter;
+pub mod edge;
 pub mod fagsystem;
 pub mod mottak;
 pub mod nav;

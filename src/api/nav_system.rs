@@ -14,7 +14,7 @@ use digisos_schema::events::{Leveransetype, sak_stream};
 use digisos_schema::types::{FiksDigisosId, Kommunenummer};
 use serde::{Deserialize, Serialize};
 
-use super::nav::edge::param;
+use super::edge::param;
 use crate::auth::{CallerKind, NavSystemCaller};
 use crate::commands::{SakAggregate, load};
 use crate::eventstore::StreamName;

@@ -16,7 +16,7 @@ use serde::Serialize;
 use uuid::Uuid;
 
 use super::tilgang::sak_for_fagsystem;
-use crate::api::nav::edge::{metadata, now, param, path_error, respond};
+use crate::api::edge::{metadata, now, param, path_error, respond};
 use crate::auth::{CallerKind, FagsystemCaller};
 use crate::commands::{self, SakAggregate};
 use crate::http::AppState;

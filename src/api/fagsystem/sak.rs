@@ -22,7 +22,7 @@ use serde::Deserialize;
 use serde_json::Value;
 
 use super::tilgang::{kommuner_for_fagsystem, sak_for_fagsystem, stream_name};
-use crate::api::nav::edge::{metadata, now, param, path_error, respond};
+use crate::api::edge::{metadata, now, param, path_error, respond};
 use crate::auth::{CallerKind, FagsystemCaller};
 use crate::commands::{self, SakAggregate};
 use crate::http::AppState;

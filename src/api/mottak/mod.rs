@@ -26,9 +26,9 @@ use digisos_schema::validate::Problem;
 use serde::Deserialize;
 use uuid::Uuid;
 
+use super::edge::{metadata, now, param, path_error, respond};
 use super::fagsystem::FAGSYSTEM;
 use super::fagsystem::tilgang::{kommuner_for_fagsystem, stream_name};
-use super::nav::edge::{metadata, now, param, path_error, respond};
 use crate::auth::{CallerKind, FagsystemCaller};
 use crate::commands::{self, SakAggregate};
 use crate::http::AppState;

@@ -22,7 +22,7 @@ use digisos_schema::types::{Enhetsnummer, FiksDigisosId, Kommunenummer, NavEkste
 use digisos_schema::validate::Problem;
 use uuid::Uuid;
 
-use super::edge::{metadata, now, param, path_error, respond};
+use crate::api::edge::{metadata, now, param, path_error, respond};
 use crate::auth::{CallerKind, CitizenCaller, Fnr};
 use crate::commands::{self, KommuneAggregate, SakAggregate};
 use crate::eventstore::StreamName;

@@ -1,11 +1,10 @@
 //! Nav's endpoints on behalf of the citizen (DOMAIN.md A.2): submitting a søknad and sending more documents
 //! to its case. Both are multipart uploads authorised by the citizen's own token.
 //!
-//! The handlers are in `innsending.rs`; `edge.rs` holds what every REST handler shares (path parameters, the
+//! The handlers are in `innsending.rs`; `../edge.rs` holds what every REST handler shares (path parameters, the
 //! position header, event metadata). Upload routes lift axum's 2 MB default body limit to what the upload
 //! limits allow ([`body_limit`]); the app's overall body limit still applies on top.
 
-pub mod edge;
 mod innsending;
 
 use axum::http::Method;

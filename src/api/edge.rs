@@ -1,9 +1,7 @@
 //! Small pieces every REST handler needs at the edge: path parameters parsed into domain types (a clear 400
 //! naming the parameter), the position header of a command's response, event metadata from the request, and
-//! the time of a command.
-//!
-//! They live beside the Nav handlers because those came first; the admin and fagsystem handlers use them too
-//! (`crate::api::nav::edge`), so that every endpoint answers a bad path and reports its position the same way.
+//! the time of a command. Every REST module uses them, so that every endpoint answers a bad path and reports its
+//! position the same way.
 
 use axum::extract::rejection::PathRejection;
 use axum::http::{HeaderMap, HeaderName, HeaderValue, StatusCode};
