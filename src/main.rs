@@ -24,6 +24,8 @@ enum Command {
     Token(fiks_digisos::auth::TokenArgs),
     /// Rebuild a read model without downtime (`projections rebuild <name>`), or show projection lag.
     Projections(fiks_digisos::projection_runner::cli::ProjectionsArgs),
+    /// Print the GraphQL schema (SDL); `schema/schema.graphql` is this output, committed.
+    GraphqlSchema,
     /// Append to one stream forever, printing each acknowledged revision (used by the durability test).
     #[command(hide = true)]
     DebugAppendLoop {
@@ -89,6 +91,10 @@ async fn run() -> anyhow::Result<()> {
             }
         }
         Command::Projections(args) => args.run().await,
+        Command::GraphqlSchema => {
+            print!("{}", fiks_digisos::graphql::sdl());
+            Ok(())
+        }
         Command::DebugAppendLoop { storage, stream, count } => {
             use fiks_digisos::eventstore::{StreamName, conformance, open};
             let stream = StreamName::parse(stream)?;

@@ -89,11 +89,7 @@ pub async fn serve(config: ServeConfig) -> anyhow::Result<()> {
         ProjectionRunner::start(store.clone(), database.clone(), digisos_projections::all(), RunnerOptions::default())
             .context("cannot start the projections")?;
     let runner = Arc::new(runner);
-    let read_side = ReadSide {
-        db: read_db(&database),
-        runner: runner.clone(),
-        max_wait: Duration::from_secs(config.read_wait_secs),
-    };
+    let read_side = ReadSide::new(read_db(&database), runner.clone(), Duration::from_secs(config.read_wait_secs));
     let auth = Arc::new(
         config
             .auth

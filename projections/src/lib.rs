@@ -12,9 +12,13 @@
 //! mixes two versions.
 
 mod envelope;
+pub mod innsynslogg;
 pub mod kommune;
 pub mod mottak;
 mod projection;
+pub mod saker;
+pub mod sakvisning;
+mod sql;
 
 use std::sync::Arc;
 
@@ -23,5 +27,11 @@ pub use projection::{ApplyError, Projection, ReadDb, ReadError, Tx};
 
 /// Every projection of the service, in the order the runner starts them.
 pub fn all() -> Vec<Arc<dyn Projection>> {
-    vec![Arc::new(kommune::KommuneProjection), Arc::new(mottak::MottakProjection)]
+    vec![
+        Arc::new(kommune::KommuneProjection),
+        Arc::new(mottak::MottakProjection),
+        Arc::new(saker::SakProjection(saker::Visning::Innsyn)),
+        Arc::new(saker::SakProjection(saker::Visning::Navsupport)),
+        Arc::new(innsynslogg::InnsynsloggProjection),
+    ]
 }

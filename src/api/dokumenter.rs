@@ -38,7 +38,7 @@ pub fn routes(router: AccessRouter<AppState>) -> AccessRouter<AppState> {
     )
 }
 
-async fn last_ned(
+pub(crate) async fn last_ned(
     State(state): State<AppState>,
     caller: Caller,
     read: ReadSide,

@@ -75,7 +75,9 @@ pub fn routes(state: &AppState) -> AccessRouter<AppState> {
             Rule::Public,
         );
     }
-    crate::api::routes(router, state)
+    let router = crate::api::routes(router, state);
+    let router = crate::graphql::routes(router, state);
+    crate::manual::routes(router)
 }
 
 /// The whole application: routes, access enforcement and the shared layers.
@@ -88,6 +90,8 @@ pub fn app(state: AppState, limits: &HttpLimits) -> Router {
 pub fn with_layers(routes: Router<AppState>, limits: &HttpLimits) -> Router<AppState> {
     routes
         .fallback(|| async { ApiError::not_found("no such endpoint") })
+        // The kommune's manual pages: their session cookie becomes the bearer token before the access rules run.
+        .layer(axum::middleware::from_fn(crate::manual::okt))
         .layer(TimeoutLayer::with_status_code(StatusCode::REQUEST_TIMEOUT, limits.request_timeout))
         .layer(RequestBodyLimitLayer::new(limits.max_body_bytes))
         .layer(PropagateRequestIdLayer::new(REQUEST_ID))

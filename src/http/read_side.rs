@@ -30,9 +30,16 @@ pub struct ReadSide {
     pub runner: Arc<ProjectionRunner>,
     /// How long a read waits for the read models to reach a position it was asked to see.
     pub max_wait: Duration,
+    /// Which cases changed, for live updates.
+    pub live: Arc<crate::graphql::live::ChangeFeed>,
 }
 
 impl ReadSide {
+    /// The read side over `db`, filled by `runner`; reads wait at most `max_wait` for a position.
+    pub fn new(db: ReadDb, runner: Arc<ProjectionRunner>, max_wait: Duration) -> Self {
+        Self { db, runner, max_wait, live: Arc::default() }
+    }
+
     /// Waits until projection `name` has reached the position named by the request's
     /// `x-digisos-min-position` header, if any (read-your-writes); 400 on a malformed header, 503 on timeout.
     pub async fn catch_up(&self, name: &str, headers: &HeaderMap) -> Result<(), ApiError> {

@@ -207,6 +207,12 @@ impl ProjectionRunner {
         self.inner.entries.iter().map(|e| e.projection.name()).collect()
     }
 
+    /// The checkpoint of projection `name` as this process' leader commits it (it changes only while this
+    /// process leads), or `None` for an unknown projection.
+    pub fn progress(&self, name: &str) -> Option<watch::Receiver<Option<Position>>> {
+        self.inner.entry(name).map(|e| e.shared.progress.subscribe())
+    }
+
     /// Whether this process currently leads projection `name`.
     pub fn is_leading(&self, name: &str) -> bool {
         self.inner.entry(name).is_some_and(|e| e.shared.leading.load(Ordering::SeqCst))

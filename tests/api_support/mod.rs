@@ -138,8 +138,7 @@ impl TestApp {
             RunnerOptions::default(),
         )
         .expect("start the projections");
-        let read_side =
-            ReadSide { db: read_db(&database), runner: Arc::new(runner), max_wait: Duration::from_secs(10) };
+        let read_side = ReadSide::new(read_db(&database), Arc::new(runner), Duration::from_secs(10));
         let app = with_read_side(fiks_digisos::http::app(state, &limits), read_side.clone());
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("bind");
         let base = format!("http://{}", listener.local_addr().expect("addr"));
@@ -191,6 +190,17 @@ impl TestApp {
     pub fn token(&self, role: DevRole) -> String {
         let dev = self.auth.dev_issuer().expect("development mode is on");
         dev.mint(&role, Duration::from_secs(300)).expect("mint a development token")
+    }
+
+    /// A development token for `role` that expires after `ttl`.
+    pub fn token_valid_for(&self, role: DevRole, ttl: Duration) -> String {
+        let dev = self.auth.dev_issuer().expect("development mode is on");
+        dev.mint(&role, ttl).expect("mint a development token")
+    }
+
+    /// A Nav support employee's token.
+    pub fn nav_staff(&self, navident: &str) -> String {
+        self.token(DevRole::NavStaff(navident.parse().expect("a valid NAVident")))
     }
 
     /// A citizen's token.

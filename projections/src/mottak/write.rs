@@ -8,59 +8,8 @@
 //! The SQL text is the same on both backends: ids, times and JSON are text columns, and parameters are written
 //! `$n` in the order of first use, which SQLite reads as named parameters numbered by first appearance.
 
-use sqlx::{PgConnection, SqliteConnection};
-
 use crate::projection::{ApplyError, Tx};
-
-/// One bound value.
-#[derive(Debug, Clone)]
-pub(super) enum Arg {
-    /// An integer column.
-    Int(i64),
-    /// A text column.
-    Text(String),
-    /// A nullable text column.
-    OptText(Option<String>),
-}
-
-/// The transaction, with statements that bind [`Arg`]s on either backend.
-pub(super) enum Conn<'a> {
-    Postgres(&'a mut PgConnection),
-    Sqlite(&'a mut SqliteConnection),
-}
-
-impl<'a> From<Tx<'a>> for Conn<'a> {
-    fn from(tx: Tx<'a>) -> Self {
-        match tx {
-            Tx::Postgres(conn) => Conn::Postgres(conn),
-            Tx::Sqlite(conn) => Conn::Sqlite(conn),
-        }
-    }
-}
-
-impl Conn<'_> {
-    /// Runs `sql` with `args`; returns the rows it touched.
-    pub(super) async fn execute(&mut self, sql: &'static str, args: &[Arg]) -> Result<u64, ApplyError> {
-        macro_rules! bind_all {
-            ($query:expr) => {{
-                let mut query = $query;
-                for arg in args {
-                    query = match arg {
-                        Arg::Int(v) => query.bind(*v),
-                        Arg::Text(v) => query.bind(v.clone()),
-                        Arg::OptText(v) => query.bind(v.clone()),
-                    };
-                }
-                query
-            }};
-        }
-        let affected = match self {
-            Conn::Postgres(conn) => bind_all!(sqlx::query(sql)).execute(&mut **conn).await?.rows_affected(),
-            Conn::Sqlite(conn) => bind_all!(sqlx::query(sql)).execute(&mut **conn).await?.rows_affected(),
-        };
-        Ok(affected)
-    }
-}
+pub(super) use crate::sql::{Arg, Conn};
 
 /// A case seen for the first time (søknad or paper case).
 pub(super) const INSERT_SAK: &str = "

@@ -31,6 +31,7 @@ use super::fagsystem::FAGSYSTEM;
 use super::fagsystem::tilgang::{kommuner_for_fagsystem, stream_name};
 use crate::auth::{CallerKind, FagsystemCaller};
 use crate::commands::{self, SakAggregate};
+use crate::eventstore::Position;
 use crate::http::AppState;
 use crate::http::access::AccessRouter;
 use crate::http::error::ApiError;
@@ -71,15 +72,31 @@ async fn list(
     let Path(fiks_org_id) = path.map_err(path_error)?;
     let fiks_org_id = param(&fiks_org_id, FiksOrgId::parse)?;
     let Query(side) = query.map_err(|e| ApiError::bad_request(format!("first/after could not be read: {e}")))?;
-    catch_up(&read, &headers).await?;
-    kommuner_for_fagsystem(&read, &state.store, fiks_org_id, &orgnr).await?;
-    let first = side.first.unwrap_or(MAX_PAGE).clamp(1, MAX_PAGE);
-    let after = side.after.map(|a| a.hyphenated().to_string());
-    let rows = read_model::ventende_leveranser(&read.db, &fiks_org_id.to_string(), after.as_deref(), first)
-        .await
-        .map_err(read_failed)?;
+    let first = side.first.unwrap_or(MAX_PAGE);
+    let rows = ventende(&state, &read, &headers, &orgnr, fiks_org_id, side.after, first).await?;
     let svar: Vec<_> = rows.iter().map(svar::leveranse).collect();
     Ok(Json(svar).into_response())
+}
+
+/// Up to `first` (1 to [`MAX_PAGE`]) waiting deliveries of mailbox `fiks_org_id`, oldest first, after delivery
+/// `after`; 403 unless fagsystem `orgnr` acts for the organisation. The REST list and the manual pages
+/// ([`crate::manual`]) both read the mailbox through this.
+pub(crate) async fn ventende(
+    state: &AppState,
+    read: &ReadSide,
+    headers: &HeaderMap,
+    orgnr: &Orgnr,
+    fiks_org_id: FiksOrgId,
+    after: Option<Uuid>,
+    first: u32,
+) -> Result<Vec<Leveranse>, ApiError> {
+    catch_up(read, headers).await?;
+    kommuner_for_fagsystem(read, &state.store, fiks_org_id, orgnr).await?;
+    let first = first.clamp(1, MAX_PAGE);
+    let after = after.map(|a| a.hyphenated().to_string());
+    read_model::ventende_leveranser(&read.db, &fiks_org_id.to_string(), after.as_deref(), first)
+        .await
+        .map_err(read_failed)
 }
 
 /// One delivery of the mailbox (any status): the Fiks IO message and its files with download paths.
@@ -103,13 +120,24 @@ async fn kvitter(
     path: Result<Path<(String, String)>, PathRejection>,
 ) -> Result<Response, ApiError> {
     let leveranse = leveranse_for(&state, &read, &headers, &orgnr, path).await?;
-    let (fiks_org_id, leveranse_id, sak) = ids_of(&leveranse)?;
+    let position = bekreft(&state, &headers, &leveranse).await?;
+    Ok(respond(StatusCode::NO_CONTENT, position, ()))
+}
+
+/// Confirms receipt of `leveranse` (found by [`leveranse_i_mottak`]) on its case; the position of the case
+/// stream after it. The REST receipt and the manual pages both confirm through this.
+pub(crate) async fn bekreft(
+    state: &AppState,
+    headers: &HeaderMap,
+    leveranse: &Leveranse,
+) -> Result<Option<Position>, ApiError> {
+    let (fiks_org_id, leveranse_id, sak) = ids_of(leveranse)?;
     let command = SakCommand::ConfirmDelivery(ConfirmDelivery { fiks_org_id, leveranse_id, tidspunkt: now() });
     let stream = stream_name(sak_stream(sak))?;
     let outcome =
-        commands::execute::<SakAggregate>(&state.store, &stream, command, metadata(CallerKind::Fagsystem, &headers))
+        commands::execute::<SakAggregate>(&state.store, &stream, command, metadata(CallerKind::Fagsystem, headers))
             .await?;
-    Ok(respond(StatusCode::NO_CONTENT, outcome.position, ()))
+    Ok(outcome.position)
 }
 
 /// The body of a rejection.
@@ -134,18 +162,26 @@ async fn avvis(
         )
     })?;
     let leveranse = leveranse_for(&state, &read, &headers, &orgnr, path).await?;
-    let (fiks_org_id, leveranse_id, sak) = ids_of(&leveranse)?;
-    let command = SakCommand::RejectDelivery(RejectDelivery {
-        fiks_org_id,
-        leveranse_id,
-        arsak: avvisning.arsak,
-        tidspunkt: now(),
-    });
+    let position = avvis_leveranse(&state, &headers, &leveranse, avvisning.arsak).await?;
+    Ok(respond(StatusCode::NO_CONTENT, position, ()))
+}
+
+/// Rejects `leveranse` (found by [`leveranse_i_mottak`]) with `arsak` on its case (the case refuses a blank
+/// reason); the position of the case stream after it. The REST rejection and the manual pages both reject
+/// through this.
+pub(crate) async fn avvis_leveranse(
+    state: &AppState,
+    headers: &HeaderMap,
+    leveranse: &Leveranse,
+    arsak: String,
+) -> Result<Option<Position>, ApiError> {
+    let (fiks_org_id, leveranse_id, sak) = ids_of(leveranse)?;
+    let command = SakCommand::RejectDelivery(RejectDelivery { fiks_org_id, leveranse_id, arsak, tidspunkt: now() });
     let stream = stream_name(sak_stream(sak))?;
     let outcome =
-        commands::execute::<SakAggregate>(&state.store, &stream, command, metadata(CallerKind::Fagsystem, &headers))
+        commands::execute::<SakAggregate>(&state.store, &stream, command, metadata(CallerKind::Fagsystem, headers))
             .await?;
-    Ok(respond(StatusCode::NO_CONTENT, outcome.position, ()))
+    Ok(outcome.position)
 }
 
 /// The delivery of the path, if the caller acts for its mailbox: 403 for a foreign organisation, 404 for a
@@ -161,6 +197,20 @@ async fn leveranse_for(
     let fiks_org_id = param(&fiks_org_id, FiksOrgId::parse)?;
     let leveranse_id = Uuid::parse_str(&leveranse_id)
         .map_err(|_| ApiError::bad_request("path parameter leveranseId must be a UUID"))?;
+    leveranse_i_mottak(state, read, headers, orgnr, fiks_org_id, leveranse_id).await
+}
+
+/// Delivery `leveranse_id` of mailbox `fiks_org_id`, if fagsystem `orgnr` acts for it: 403 for a foreign
+/// organisation, 404 for a delivery that is not in this mailbox. The REST mailbox and the manual pages both find
+/// a delivery through this.
+pub(crate) async fn leveranse_i_mottak(
+    state: &AppState,
+    read: &ReadSide,
+    headers: &HeaderMap,
+    orgnr: &Orgnr,
+    fiks_org_id: FiksOrgId,
+    leveranse_id: Uuid,
+) -> Result<Leveranse, ApiError> {
     catch_up(read, headers).await?;
     kommuner_for_fagsystem(read, &state.store, fiks_org_id, orgnr).await?;
     let leveranse =

@@ -1,0 +1,213 @@
+//! Reading the case views. Every query selects the active version of its projection in the same statement, and
+//! scopes rows by the caller's identity in SQL (the citizen's fnr, the fagsystem's organisations), never by
+//! filtering afterwards.
+
+use serde::de::DeserializeOwned;
+
+use crate::projection::{ReadDb, ReadError};
+use crate::sakvisning::{InnsynSak, NavSak};
+
+/// A case in a kommune's case list (what the fagsystem sees of its own cases here; the whole case is in its
+/// mailbox and its own system).
+#[derive(Debug, Clone, PartialEq, serde::Serialize, async_graphql::SimpleObject)]
+#[serde(rename_all = "camelCase")]
+pub struct KommuneSak {
+    /// The case id (`fiksDigisosId`).
+    pub fiks_digisos_id: String,
+    /// The kommune the case belongs to (4 digits).
+    pub kommunenummer: String,
+    /// The case as the citizen sees it on nav.no (the kommune's check of what it has published); null while the
+    /// citizen sees nothing of it (a paper case without any status yet).
+    pub innsyn: Option<InnsynSak>,
+}
+
+/// Nav support's view of a case together with whose case it is, for the audit record written before it is shown.
+#[derive(Debug, Clone, PartialEq)]
+pub struct NavSakRad {
+    /// The citizen. Personal data.
+    pub soker_fnr: String,
+    /// When the case last changed (milliseconds since the epoch), for the 15-month window.
+    pub sist_endret_ms: i64,
+    /// The view.
+    pub sak: NavSak,
+}
+
+/// A case whose view changed, for the live-update feed.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct EndretSak {
+    /// The case id.
+    pub fiks_digisos_id: String,
+    /// The citizen, when known. Personal data.
+    pub soker_fnr: Option<String>,
+    /// The feed position of the change (commit, prepare).
+    pub posisjon: (i64, i64),
+}
+
+const MINE: &str = "
+SELECT view FROM innsyn_sak
+ WHERE version = (SELECT active_version FROM projection_state WHERE name = 'innsyn')
+   AND soker_fnr = $1 AND view IS NOT NULL
+ ORDER BY sist_endret_ms DESC, fiks_digisos_id LIMIT $2";
+
+const EN: &str = "
+SELECT view FROM innsyn_sak
+ WHERE version = (SELECT active_version FROM projection_state WHERE name = 'innsyn')
+   AND fiks_digisos_id = $1 AND soker_fnr = $2 AND view IS NOT NULL";
+
+const NAV_MINE: &str = "
+SELECT soker_fnr, sist_endret_ms, view FROM navsupport_sak
+ WHERE version = (SELECT active_version FROM projection_state WHERE name = 'navsupport')
+   AND soker_fnr = $1 AND sist_endret_ms >= $2 AND view IS NOT NULL
+ ORDER BY sist_endret_ms DESC, fiks_digisos_id LIMIT $3";
+
+const NAV_EN: &str = "
+SELECT soker_fnr, sist_endret_ms, view FROM navsupport_sak
+ WHERE version = (SELECT active_version FROM projection_state WHERE name = 'navsupport')
+   AND fiks_digisos_id = $1 AND view IS NOT NULL AND soker_fnr IS NOT NULL";
+
+macro_rules! kommune_select {
+    ($orgs:literal, $tail:literal) => {
+        concat!(
+            "SELECT s.fiks_digisos_id, s.kommunenummer, s.view FROM innsyn_sak s
+              WHERE s.version = (SELECT active_version FROM projection_state WHERE name = 'innsyn')
+                AND s.kommunenummer IN ",
+            $orgs,
+            $tail,
+            " ORDER BY s.opprettet_commit DESC, s.opprettet_prepare DESC, s.fiks_digisos_id LIMIT $2"
+        )
+    };
+}
+
+const KOMMUNE_PG: &str = kommune_select!("(SELECT jsonb_array_elements_text($1::jsonb))", "");
+const KOMMUNE_SQLITE: &str = kommune_select!("(SELECT value FROM json_each($1))", "");
+// The cursor is the last case of the previous page; the order is by the case's first event, which never changes.
+const KOMMUNE_ETTER_PG: &str = kommune_select!(
+    "(SELECT jsonb_array_elements_text($1::jsonb))",
+    " AND (s.opprettet_commit, s.opprettet_prepare, s.fiks_digisos_id) <
+        (SELECT a.opprettet_commit, a.opprettet_prepare, a.fiks_digisos_id FROM innsyn_sak a
+          WHERE a.version = s.version AND a.fiks_digisos_id = $3)"
+);
+const KOMMUNE_ETTER_SQLITE: &str = kommune_select!(
+    "(SELECT value FROM json_each($1))",
+    " AND (s.opprettet_commit, s.opprettet_prepare, s.fiks_digisos_id) <
+        (SELECT a.opprettet_commit, a.opprettet_prepare, a.fiks_digisos_id FROM innsyn_sak a
+          WHERE a.version = s.version AND a.fiks_digisos_id = $3)"
+);
+
+const ENDREDE: &str = "
+SELECT fiks_digisos_id, soker_fnr, pos_commit, pos_prepare FROM innsyn_sak
+ WHERE version = (SELECT active_version FROM projection_state WHERE name = 'innsyn')
+   AND (pos_commit, pos_prepare) > ($1, $2)
+ ORDER BY pos_commit, pos_prepare LIMIT $3";
+
+const SISTE: &str = "
+SELECT pos_commit, pos_prepare FROM innsyn_sak
+ WHERE version = (SELECT active_version FROM projection_state WHERE name = 'innsyn')
+ ORDER BY pos_commit DESC, pos_prepare DESC LIMIT 1";
+
+fn decode<T: DeserializeOwned>(table: &str, json: &str) -> Result<T, ReadError> {
+    serde_json::from_str(json).map_err(|e| ReadError::Corrupt(format!("{table}.view: {e}")))
+}
+
+/// The citizen `fnr`'s visible cases, most recently changed first, at most `first`.
+pub async fn innsyn_saker_for_soker(db: &ReadDb, fnr: &str, first: u32) -> Result<Vec<InnsynSak>, ReadError> {
+    let first = i64::from(first);
+    let rows: Vec<(String,)> = match db {
+        ReadDb::Postgres(pool) => sqlx::query_as(MINE).bind(fnr).bind(first).fetch_all(pool).await?,
+        ReadDb::Sqlite(pool) => sqlx::query_as(MINE).bind(fnr).bind(first).fetch_all(pool).await?,
+    };
+    rows.iter().map(|(view,)| decode("innsyn_sak", view)).collect()
+}
+
+/// Case `id` if it is visible and belongs to citizen `fnr`; `None` both when it does not exist and when it is
+/// someone else's (the caller cannot tell the two apart).
+pub async fn innsyn_sak(db: &ReadDb, id: &str, fnr: &str) -> Result<Option<InnsynSak>, ReadError> {
+    let row: Option<(String,)> = match db {
+        ReadDb::Postgres(pool) => sqlx::query_as(EN).bind(id).bind(fnr).fetch_optional(pool).await?,
+        ReadDb::Sqlite(pool) => sqlx::query_as(EN).bind(id).bind(fnr).fetch_optional(pool).await?,
+    };
+    row.map(|(view,)| decode("innsyn_sak", &view)).transpose()
+}
+
+/// Nav support's view of citizen `fnr`'s cases changed at or after `since_ms`, most recent first, at most `first`.
+pub async fn nav_saker_for_soker(
+    db: &ReadDb,
+    fnr: &str,
+    since_ms: i64,
+    first: u32,
+) -> Result<Vec<NavSakRad>, ReadError> {
+    let first = i64::from(first);
+    let rows: Vec<(String, i64, String)> = match db {
+        ReadDb::Postgres(pool) => sqlx::query_as(NAV_MINE).bind(fnr).bind(since_ms).bind(first).fetch_all(pool).await?,
+        ReadDb::Sqlite(pool) => sqlx::query_as(NAV_MINE).bind(fnr).bind(since_ms).bind(first).fetch_all(pool).await?,
+    };
+    rows.into_iter()
+        .map(|(soker_fnr, sist_endret_ms, view)| {
+            Ok(NavSakRad { soker_fnr, sist_endret_ms, sak: decode("navsupport_sak", &view)? })
+        })
+        .collect()
+}
+
+/// Nav support's view of case `id`, with its citizen.
+pub async fn nav_sak(db: &ReadDb, id: &str) -> Result<Option<NavSakRad>, ReadError> {
+    let row: Option<(String, i64, String)> = match db {
+        ReadDb::Postgres(pool) => sqlx::query_as(NAV_EN).bind(id).fetch_optional(pool).await?,
+        ReadDb::Sqlite(pool) => sqlx::query_as(NAV_EN).bind(id).fetch_optional(pool).await?,
+    };
+    row.map(|(soker_fnr, sist_endret_ms, view)| {
+        Ok(NavSakRad { soker_fnr, sist_endret_ms, sak: decode("navsupport_sak", &view)? })
+    })
+    .transpose()
+}
+
+/// The cases of the kommuner `kommunenummer`, newest case first, at most `first`, after case `after` (the last id
+/// of the previous page) when given.
+pub async fn kommune_saker(
+    db: &ReadDb,
+    kommunenummer: &[String],
+    after: Option<&str>,
+    first: u32,
+) -> Result<Vec<KommuneSak>, ReadError> {
+    let orgs = serde_json::Value::from(kommunenummer.to_vec()).to_string();
+    let first = i64::from(first);
+    let rows: Vec<(String, String, Option<String>)> = match (db, after) {
+        (ReadDb::Postgres(pool), None) => sqlx::query_as(KOMMUNE_PG).bind(orgs).bind(first).fetch_all(pool).await?,
+        (ReadDb::Sqlite(pool), None) => sqlx::query_as(KOMMUNE_SQLITE).bind(orgs).bind(first).fetch_all(pool).await?,
+        (ReadDb::Postgres(pool), Some(after)) => {
+            sqlx::query_as(KOMMUNE_ETTER_PG).bind(orgs).bind(first).bind(after).fetch_all(pool).await?
+        }
+        (ReadDb::Sqlite(pool), Some(after)) => {
+            sqlx::query_as(KOMMUNE_ETTER_SQLITE).bind(orgs).bind(first).bind(after).fetch_all(pool).await?
+        }
+    };
+    rows.into_iter()
+        .map(|(fiks_digisos_id, kommunenummer, view)| {
+            let innsyn = view.map(|v| decode("innsyn_sak", &v)).transpose()?;
+            Ok(KommuneSak { fiks_digisos_id, kommunenummer, innsyn })
+        })
+        .collect()
+}
+
+/// Up to `limit` cases whose citizen view changed after feed position `after`, in feed order.
+pub async fn endrede_saker(db: &ReadDb, after: (i64, i64), limit: u32) -> Result<Vec<EndretSak>, ReadError> {
+    let limit = i64::from(limit);
+    let rows: Vec<(String, Option<String>, i64, i64)> = match db {
+        ReadDb::Postgres(pool) => {
+            sqlx::query_as(ENDREDE).bind(after.0).bind(after.1).bind(limit).fetch_all(pool).await?
+        }
+        ReadDb::Sqlite(pool) => sqlx::query_as(ENDREDE).bind(after.0).bind(after.1).bind(limit).fetch_all(pool).await?,
+    };
+    Ok(rows
+        .into_iter()
+        .map(|(fiks_digisos_id, soker_fnr, c, p)| EndretSak { fiks_digisos_id, soker_fnr, posisjon: (c, p) })
+        .collect())
+}
+
+/// The feed position of the latest change to any citizen view, `(0, 0)` when there is none.
+pub async fn siste_endring(db: &ReadDb) -> Result<(i64, i64), ReadError> {
+    let row: Option<(i64, i64)> = match db {
+        ReadDb::Postgres(pool) => sqlx::query_as(SISTE).fetch_optional(pool).await?,
+        ReadDb::Sqlite(pool) => sqlx::query_as(SISTE).fetch_optional(pool).await?,
+    };
+    Ok(row.unwrap_or((0, 0)))
+}
