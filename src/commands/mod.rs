@@ -12,6 +12,7 @@ use serde_json::{Value, json};
 
 use crate::eventstore::{DynEventStore, ExpectedRevision, NewEvent, Position, RecordedEvent, StoreError, StreamName};
 use crate::http::error::ApiError;
+use crate::metrics::AppendOutcome;
 use crate::sak::{self, KommuneCommand, KommuneState, Rejection, SakCommand, SakState};
 
 /// How many times a command is decided again after losing a race for its stream.
@@ -21,6 +22,8 @@ const PAGE: usize = 1000;
 
 /// A Decider as the shell sees it.
 pub trait Aggregate {
+    /// A short name for metrics labels (`sak`, `kommune`); never an id.
+    const NAME: &'static str = "other";
     /// What the aggregate remembers.
     type State: Default + Send;
     /// What it records.
@@ -42,6 +45,7 @@ pub trait Aggregate {
 pub struct SakAggregate;
 
 impl Aggregate for SakAggregate {
+    const NAME: &'static str = "sak";
     type State = SakState;
     type Event = SakEvent;
     type Command = SakCommand;
@@ -64,6 +68,7 @@ impl Aggregate for SakAggregate {
 pub struct KommuneAggregate;
 
 impl Aggregate for KommuneAggregate {
+    const NAME: &'static str = "kommune";
     type State = KommuneState;
     type Event = KommuneEvent;
     type Command = KommuneCommand;
@@ -188,7 +193,15 @@ pub async fn execute<A: Aggregate>(
             batch.push(NewEvent::new(event_type, data).with_metadata(metadata.clone()));
         }
         let expected = revision.map_or(ExpectedRevision::NoStream, ExpectedRevision::Exact);
-        match store.append(stream, expected, batch).await {
+        let started = std::time::Instant::now();
+        let appended = store.append(stream, expected, batch).await;
+        let outcome = match &appended {
+            Ok(_) => AppendOutcome::Ok,
+            Err(StoreError::WrongExpectedRevision { .. }) => AppendOutcome::Conflict,
+            Err(_) => AppendOutcome::Error,
+        };
+        crate::metrics::record_append(A::NAME, outcome, events.len(), started.elapsed());
+        match appended {
             Ok(result) => {
                 let state = events.iter().fold(state, A::evolve);
                 return Ok(Outcome { state, appended: events.len(), position: Some(result.position) });
