@@ -36,12 +36,20 @@ pub enum Database {
 impl Database {
     /// Connects to `url` (`sqlite:…`, `postgres://…`, `postgresql://…`), creating an SQLite file if needed.
     pub async fn connect(url: &str) -> Result<Self, StoreError> {
+        Self::connect_with(url, super::postgres::DEFAULT_ACQUIRE_TIMEOUT).await
+    }
+
+    /// [`Self::connect`], with PostgreSQL's pool waiting at most `acquire_timeout` for a connection (also while
+    /// the server is unreachable); `serve` keeps it below the request timeout, so an outage answers 503 in time.
+    pub async fn connect_with(url: &str, acquire_timeout: std::time::Duration) -> Result<Self, StoreError> {
         match scheme(url) {
             "sqlite" => {
                 let SqlitePools { write, read } = SqlitePools::connect(url).await?;
                 Ok(Self::Sqlite { write, read })
             }
-            "postgres" | "postgresql" => Ok(Self::Postgres(PgEventStore::connect_pool(url).await?)),
+            "postgres" | "postgresql" => {
+                Ok(Self::Postgres(PgEventStore::connect_pool_with(url, acquire_timeout).await?))
+            }
             other => Err(StoreError::Backend(format!(
                 "unsupported database URL scheme {other:?}: use sqlite:… or postgres://…"
             ))),

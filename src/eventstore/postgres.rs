@@ -25,6 +25,9 @@ use super::{
 
 /// How many connections the pool opens at most, unless the caller builds its own pool.
 pub const DEFAULT_MAX_CONNECTIONS: u32 = 16;
+/// How long a request waits for a pooled connection by default (while the server is down: how long sqlx
+/// keeps trying to connect) before the store reports itself unavailable.
+pub const DEFAULT_ACQUIRE_TIMEOUT: Duration = Duration::from_secs(10);
 
 /// The event store on PostgreSQL.
 pub struct PgEventStore {
@@ -44,11 +47,19 @@ impl PgEventStore {
             .options([("synchronous_commit", "on"), ("idle_in_transaction_session_timeout", "60s")]))
     }
 
-    /// Connects a pool to `url` with [`Self::connect_options`].
+    /// Connects a pool to `url` with [`Self::connect_options`], waiting at most [`DEFAULT_ACQUIRE_TIMEOUT`] for a
+    /// connection.
     pub async fn connect_pool(url: &str) -> Result<PgPool, StoreError> {
+        Self::connect_pool_with(url, DEFAULT_ACQUIRE_TIMEOUT).await
+    }
+
+    /// [`Self::connect_pool`] with another limit on the wait for a connection. While the server is unreachable,
+    /// sqlx keeps retrying the connection until this passes; the service sets it below its request timeout, so a
+    /// request during an outage is answered 503 (`Unavailable`) rather than outliving its time (408).
+    pub async fn connect_pool_with(url: &str, acquire_timeout: Duration) -> Result<PgPool, StoreError> {
         PgPoolOptions::new()
             .max_connections(DEFAULT_MAX_CONNECTIONS)
-            .acquire_timeout(Duration::from_secs(10))
+            .acquire_timeout(acquire_timeout)
             .connect_with(Self::connect_options(url)?)
             .await
             .map_err(map_err)
