@@ -26,6 +26,8 @@ enum Command {
     Projections(fiks_digisos::projection_runner::cli::ProjectionsArgs),
     /// Print the GraphQL schema (SDL); `schema/schema.graphql` is this output, committed.
     GraphqlSchema,
+    /// Drive the whole flow against a running service over its API, printing what the citizen and Nav staff see.
+    Demo(Box<fiks_digisos::demo::DemoArgs>),
     /// Append to one stream forever, printing each acknowledged revision (used by the durability test).
     #[command(hide = true)]
     DebugAppendLoop {
@@ -65,7 +67,13 @@ async fn run() -> anyhow::Result<()> {
         _ => None,
     };
     if let Err(err) = fiks_digisos::telemetry::init(true, audit_log.as_deref()) {
-        eprintln!("error: DIGISOS_AUDIT_LOG: cannot open the audit log: {err}");
+        // Unless DIGISOS_AUDIT_LOG is set, the audit log lives in the data folder: name the setting to fix.
+        let setting = match &command {
+            Command::Serve(config) if config.audit_log.is_none() => "DIGISOS_DATA_DIR",
+            _ => "DIGISOS_AUDIT_LOG",
+        };
+        let path = audit_log.as_deref().map(|p| p.display().to_string()).unwrap_or_default();
+        eprintln!("error: {setting}: cannot open the audit log {path}: {err}");
         std::process::exit(2);
     }
     match command {
@@ -91,6 +99,10 @@ async fn run() -> anyhow::Result<()> {
             }
         }
         Command::Projections(args) => args.run().await,
+        Command::Demo(args) => {
+            fiks_digisos::demo::run(&args, &mut std::io::stdout()).await?;
+            Ok(())
+        }
         Command::GraphqlSchema => {
             print!("{}", fiks_digisos::graphql::sdl());
             Ok(())

@@ -81,14 +81,29 @@ pub async fn serve(config: ServeConfig) -> anyhow::Result<()> {
     std::fs::create_dir_all(&config.storage.data_dir).with_context(|| {
         format!("DIGISOS_DATA_DIR: cannot create the data folder {}", config.storage.data_dir.display())
     })?;
-    let database =
-        Database::connect(&config.storage.database_url()).await.context("DATABASE_URL: cannot open the database")?;
+    // A request waits for a database connection at most this long, so an outage answers 503 before the request
+    // timeout would answer 408 (tests/outage.rs).
+    let acquire_timeout = pool_acquire_timeout(Duration::from_secs(config.request_timeout_secs));
+    let database = Database::connect_with(&config.storage.database_url(), acquire_timeout)
+        .await
+        .context("DATABASE_URL: cannot open the database")?;
     database.migrate().await.context("DATABASE_URL: cannot migrate the database")?;
     let store = event_store(&config.storage, &database).await?;
     let runner =
         ProjectionRunner::start(store.clone(), database.clone(), digisos_projections::all(), RunnerOptions::default())
             .context("cannot start the projections")?;
     let runner = Arc::new(runner);
+    if config.auth.dev_mode {
+        // The demo kommune, so a fresh `cargo run --release` takes a søknad at once; visible to readers before
+        // the banner says the service is up.
+        let configured =
+            crate::dev_start::ensure_demo_kommune(&store).await.context("cannot configure the demo kommune")?;
+        if let Some(position) = configured
+            && let Err(err) = runner.wait_for_all(position, Duration::from_secs(30)).await
+        {
+            tracing::warn!(error = %err, "the read models have not seen the demo kommune yet");
+        }
+    }
     let read_side = ReadSide::new(read_db(&database), runner.clone(), Duration::from_secs(config.read_wait_secs));
     let auth = Arc::new(
         config
@@ -110,7 +125,7 @@ pub async fn serve(config: ServeConfig) -> anyhow::Result<()> {
         .with_context(|| format!("DIGISOS_LISTEN: cannot listen on {}", config.listen))?;
     let local = listener.local_addr()?;
     tracing::info!(%local, backend = store.backend(), "fiks-digisos listening");
-    println!("fiks-digisos listening on http://{local}  (health: http://{local}/internal/isready)");
+    crate::dev_start::print_banner(&crate::dev_start::banner(local, config.auth.dev_mode, &config.storage.data_dir));
     let redelivery = spawn_redelivery(
         store.clone(),
         read_side.db.clone(),
@@ -129,6 +144,12 @@ pub async fn serve(config: ServeConfig) -> anyhow::Result<()> {
     database.close().await;
     tracing::info!("stopped");
     Ok(())
+}
+
+/// How long a request may wait for a database connection: the pool's default, but well within the request
+/// timeout (three quarters of it), so that a request during a database outage gets its 503 in time.
+fn pool_acquire_timeout(request_timeout: Duration) -> Duration {
+    crate::eventstore::postgres::DEFAULT_ACQUIRE_TIMEOUT.min(request_timeout * 3 / 4)
 }
 
 /// The event log: EventStoreDB when `EVENTSTORE_URL` is set (read models stay in the SQL database), otherwise the

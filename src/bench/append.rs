@@ -116,7 +116,12 @@ pub struct SqliteFigures {
 
 /// Runs the benchmark, prints the report, and writes it into BENCHMARKS.md with `--write`.
 pub async fn run(args: &AppendArgs) -> Result<(), String> {
-    let machine = Machine::detect();
+    let (pg, lite) = measure(args).await?;
+    report(args, pg.as_ref(), lite.as_ref())
+}
+
+/// Measures without reporting (`digisos-bench all` reports it with the other scenarios).
+pub async fn measure(args: &AppendArgs) -> Result<(Option<PgFigures>, Option<SqliteFigures>), String> {
     let pg = if args.no_postgres {
         None
     } else {
@@ -138,8 +143,35 @@ pub async fn run(args: &AppendArgs) -> Result<(), String> {
         );
         Some(sqlite::run(&args.sqlite_callers, args.warmup(), args.window()).await?)
     };
+    Ok((pg, lite))
+}
+
+/// Our append's rate at the most writers measured, per backend: the reference of the `submit` scenario.
+pub fn reference(pg: Option<&PgFigures>, lite: Option<&SqliteFigures>) -> Vec<(super::app::Backend, f64)> {
+    let pg = pg.and_then(|f| f.rows.iter().max_by_key(|r| r.append.callers)).map(|r| r.append.per_second());
+    let lite = lite.and_then(|f| f.appends.iter().max_by_key(|m| m.callers)).map(Measurement::per_second);
+    [(super::app::Backend::Postgres, pg), (super::app::Backend::Sqlite, lite)]
+        .into_iter()
+        .filter_map(|(b, r)| r.map(|r| (b, r)))
+        .collect()
+}
+
+/// Prints the report and writes it with `--write`.
+pub fn report(args: &AppendArgs, pg: Option<&PgFigures>, lite: Option<&SqliteFigures>) -> Result<(), String> {
+    let machine = Machine::detect();
     let command = format!("cargo run --release --bin digisos-bench -- append --seconds {}", args.seconds);
-    let body = render(&provenance(&command, &machine), args.seconds, pg.as_ref(), lite.as_ref());
+    report_as(args, &command, &machine, pg, lite)
+}
+
+/// [`report`] naming the command that produced it.
+pub fn report_as(
+    args: &AppendArgs,
+    command: &str,
+    machine: &Machine,
+    pg: Option<&PgFigures>,
+    lite: Option<&SqliteFigures>,
+) -> Result<(), String> {
+    let body = render(&provenance(command, machine), args.seconds, pg, lite);
     println!("{body}");
     if let Some(path) = args.out.apply("append", &body)? {
         eprintln!("wrote the append section of {}", path.display());

@@ -1,8 +1,9 @@
 //! `digisos-bench`: the benchmarks of fiks-digisos, one subcommand each (see `BENCHMARKS.md` for results).
 //!
-//! Run in release mode: `cargo run --release --bin digisos-bench -- append [--seconds 8] [--write]`. The
-//! benchmarks live in the library (`fiks_digisos::bench`), so later ones reuse its load generator, scratch
-//! databases and report writer; this file only parses the command line.
+//! Run in release mode: `cargo run --release --bin digisos-bench -- all [--write]` runs every scenario on
+//! PostgreSQL (`DATABASE_URL`) and SQLite in under 20 minutes; `append`, `submit`, `freshness`, `query`, `scale`
+//! and `rebuild` run one. The benchmarks live in the library (`fiks_digisos::bench`); this file only parses the
+//! command line.
 
 use std::process::ExitCode;
 
@@ -18,8 +19,20 @@ struct Cli {
 
 #[derive(Subcommand, Debug)]
 enum Command {
+    /// Every scenario below, on PostgreSQL and SQLite, in one run (under 20 minutes).
+    All(bench::suite::AllArgs),
     /// Append throughput: raw INSERT vs our append on PostgreSQL (1, 8, 32 writers), group commit on SQLite.
     Append(bench::append::AppendArgs),
+    /// Søknad submissions over HTTP at rising rates, against the append rate.
+    Submit(bench::submit::SubmitArgs),
+    /// From a status update's answer to the change in GraphQL and in a subscription, under background load.
+    Freshness(bench::freshness::FreshnessArgs),
+    /// The citizen's `sak` query against a plain handler returning the same case.
+    Query(bench::query::QueryArgs),
+    /// `mineSaker` and `sak` with 10 thousand and (up to) 1 million cases.
+    Scale(bench::scale::ScaleArgs),
+    /// Rebuilding the innsyn model from position zero against reading the events.
+    Rebuild(bench::rebuild::RebuildArgs),
 }
 
 #[tokio::main]
@@ -29,7 +42,13 @@ async fn main() -> ExitCode {
         eprintln!("warning: a debug build; benchmark figures need --release");
     }
     let outcome = match &cli.command {
+        Command::All(args) => bench::suite::all(args).await,
         Command::Append(args) => bench::append::run(args).await,
+        Command::Submit(args) => bench::suite::submit(args).await,
+        Command::Freshness(args) => bench::suite::freshness(args).await,
+        Command::Query(args) => bench::suite::query(args).await,
+        Command::Scale(args) => bench::suite::scale(args).await,
+        Command::Rebuild(args) => bench::suite::rebuild(args).await,
     };
     match outcome {
         Ok(()) => ExitCode::SUCCESS,
