@@ -24,10 +24,15 @@ pub(super) struct Table {
 macro_rules! table {
     ($t:literal) => {
         Table {
+            // Driven from the id list: one primary-key probe per id (the inner query matches the whole key, so it
+            // is planned as an index lookup whatever the statistics say). `IN (SELECT jsonb_array_elements_text(…))` let the planner scan the version being rebuilt
+            // for every batch once its statistics were stale, and a rebuild became quadratic.
             load_pg: concat!(
-                "SELECT fiks_digisos_id, state, revision, opprettet_commit, opprettet_prepare FROM ",
+                "SELECT s.fiks_digisos_id, s.state, s.revision, s.opprettet_commit, s.opprettet_prepare
+                   FROM jsonb_array_elements_text($2::jsonb) AS ids (id)
+                   CROSS JOIN LATERAL (SELECT * FROM ",
                 $t,
-                " WHERE version = $1 AND fiks_digisos_id IN (SELECT jsonb_array_elements_text($2::jsonb))"
+                " t WHERE t.version = $1 AND t.fiks_digisos_id = ids.id LIMIT 1) AS s"
             ),
             load_sqlite: concat!(
                 "SELECT fiks_digisos_id, state, revision, opprettet_commit, opprettet_prepare FROM ",
