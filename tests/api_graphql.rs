@@ -125,6 +125,8 @@ async fn citizen_follows_the_case_through_each_update(app: &TestApp) {
     let url = sak["saker"][0]["vedtak"][0]["vedtaksbrev"]["url"].as_str().expect("a link to the vedtak").to_owned();
     assert_eq!(sak["utbetalinger"][0]["belop"], 5000.5);
     assert_eq!(sak["utbetalinger"][0]["kontonummer"], "12345678903", "paid to the applicant: the account is shown");
+    // The download reads the document index (the `mottak` model), which the GraphQL answer did not wait for.
+    app.caught_up(position).await;
     let (status_code, _, bytes) = download(app, &url, &citizen).await;
     assert_eq!(status_code, 200, "the citizen downloads the vedtak through its link");
     assert_eq!(bytes, file_bytes(700, 7));
