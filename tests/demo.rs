@@ -3,66 +3,22 @@
 //! shows the final statuses; it configures a kommune that is not configured yet; and when it cannot get tokens it
 //! stops with a non-zero exit naming the step and what to do.
 
-use std::io::{BufRead, BufReader, Read};
-use std::path::Path;
-use std::process::{Child, Command, Output, Stdio};
-use std::time::Duration;
+mod binary_support;
 
+use std::io::Read;
+use std::path::Path;
+use std::process::{Command, Output};
+
+use binary_support::Service;
 use fiks_digisos::demo::STEPS;
 
 const BIN: &str = env!("CARGO_BIN_EXE_digisos");
 
-/// The service binary, running; SIGTERM and a wait when dropped.
-struct Service {
-    child: Child,
-    base: String,
-}
-
-impl Service {
-    /// Starts the service in development mode on SQLite in `data_dir`, on a free port; its log goes to a file
-    /// in the folder (a pipe nobody reads would stall the service once full).
-    fn start(data_dir: &Path) -> Service {
-        let log = std::fs::File::create(data_dir.join("service.log")).expect("create the service log");
-        let mut child = Command::new(BIN)
-            .env_clear()
-            .env("PATH", std::env::var("PATH").unwrap_or_default())
-            .env("DIGISOS_DATA_DIR", data_dir)
-            .env("DIGISOS_LISTEN", "127.0.0.1:0")
-            .env("DIGISOS_DEV_MODE", "true")
-            .stdout(Stdio::piped())
-            .stderr(log)
-            .spawn()
-            .expect("spawn digisos");
-        let stdout = child.stdout.take().expect("stdout");
-        let mut reader = BufReader::new(stdout);
-        let mut line = String::new();
-        reader.read_line(&mut line).expect("read the banner");
-        let base = line
-            .split_whitespace()
-            .find(|w| w.starts_with("http://"))
-            .unwrap_or_else(|| panic!("no address in the banner {line:?}"))
-            .to_string();
-        // The rest of the banner and anything later: read and dropped, so the pipe never fills.
-        std::thread::spawn(move || {
-            let _ = std::io::copy(&mut reader.into_inner(), &mut std::io::sink());
-        });
-        Service { child, base }
-    }
-}
-
-impl Drop for Service {
-    fn drop(&mut self) {
-        let pid = self.child.id().to_string();
-        let _ = Command::new("kill").args(["-TERM", &pid]).status();
-        for _ in 0..100 {
-            if let Ok(Some(_)) = self.child.try_wait() {
-                return;
-            }
-            std::thread::sleep(Duration::from_millis(100));
-        }
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
+/// Starts the service in development mode on SQLite in `data_dir`, on a free port; its log goes to
+/// `<data_dir>/service.log`.
+fn start(data_dir: &Path) -> Service {
+    let database_url = format!("sqlite://{}?mode=rwc", data_dir.join("digisos.db").display());
+    Service::start(data_dir, &database_url, &[], &data_dir.join("service.log"))
 }
 
 /// Runs `digisos demo --url <service> <args>` with nothing from the test's environment but PATH.
@@ -91,7 +47,7 @@ fn service_log(data_dir: &Path) -> String {
 #[test]
 fn the_demo_completes_every_step_and_shows_the_final_statuses() {
     let dir = tempfile::tempdir().unwrap();
-    let service = Service::start(dir.path());
+    let service = start(dir.path());
     let data_dir = dir.path().to_str().expect("a UTF-8 path");
     let output = demo(&service, &["--data-dir", data_dir]);
     let (stdout, stderr) = text(&output);
@@ -135,7 +91,7 @@ fn the_demo_completes_every_step_and_shows_the_final_statuses() {
 #[test]
 fn the_demo_configures_a_kommune_that_is_not_configured() {
     let dir = tempfile::tempdir().unwrap();
-    let service = Service::start(dir.path());
+    let service = start(dir.path());
     let data_dir = dir.path().to_str().expect("a UTF-8 path");
     let output = demo(&service, &["--data-dir", data_dir, "--kommunenummer", "4601", "--enhet", "1201"]);
     let (stdout, stderr) = text(&output);
@@ -153,7 +109,7 @@ fn the_demo_configures_a_kommune_that_is_not_configured() {
 #[test]
 fn without_tokens_the_demo_fails_naming_the_step_and_the_remedy() {
     let dir = tempfile::tempdir().unwrap();
-    let service = Service::start(dir.path());
+    let service = start(dir.path());
     let elsewhere = tempfile::tempdir().unwrap();
     let output = demo(&service, &["--data-dir", elsewhere.path().to_str().expect("a UTF-8 path")]);
     let (stdout, stderr) = text(&output);

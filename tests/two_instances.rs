@@ -7,15 +7,15 @@
 //! Every wait is bounded and polls (a guard against hanging, never a timing assertion).
 
 mod api_support;
+mod binary_support;
 mod fagsystem_support;
 
 use std::collections::BTreeMap;
-use std::io::{BufRead, BufReader};
 use std::path::Path;
-use std::process::{Child, Command, Stdio};
 use std::time::Duration;
 
 use api_support::{BOUNDARY, FAGSYSTEM_ORGNR, FIKS_ORG_ID, FNR, KOMMUNE, kommune_config, standard_soknad};
+use binary_support::Service;
 use fagsystem_support::{REF, status, update_body};
 use fiks_digisos::auth::dev_issuer::{DevIssuer, DevRole};
 use fiks_digisos::http::POSITION_HEADER;
@@ -24,7 +24,6 @@ use fiks_digisos::testkit::FreshPostgres;
 use serde_json::{Value, json};
 use tokio::time::Instant;
 
-const BIN: &str = env!("CARGO_BIN_EXE_digisos");
 /// The longest any one wait of this test lasts (starting, catching up, taking over).
 const PATIENCE: Duration = Duration::from_secs(60);
 /// The projection the citizen's `sak` query reads.
@@ -32,63 +31,18 @@ const INNSYN: &str = "innsyn";
 
 const SAK: &str = "query($id: String!) { sak(fiksDigisosId: $id) { fiksDigisosId status } }";
 
-/// One service process.
+/// One service process, named for the test's messages.
 struct Instance {
     name: &'static str,
-    child: Child,
-    base: String,
+    service: Service,
 }
 
 impl Instance {
-    /// Starts the binary in development mode on `database_url` with `data_dir`, on a free port. Its log goes to
-    /// `<data_dir>/<name>.log` (a pipe nobody reads would stall it once full).
+    /// Starts the binary in development mode on `database_url` with `data_dir`, on a free port; its log goes to
+    /// `<data_dir>/<name>.log`.
     fn start(name: &'static str, data_dir: &Path, database_url: &str) -> Instance {
-        let log = std::fs::File::create(data_dir.join(format!("{name}.log"))).expect("create the log");
-        let mut child = Command::new(BIN)
-            .env_clear()
-            .env("PATH", std::env::var("PATH").unwrap_or_default())
-            .env("DIGISOS_DATA_DIR", data_dir)
-            .env("DATABASE_URL", database_url)
-            .env("DIGISOS_LISTEN", "127.0.0.1:0")
-            .env("DIGISOS_DEV_MODE", "true")
-            .stdout(Stdio::piped())
-            .stderr(log)
-            .spawn()
-            .expect("spawn digisos");
-        let mut reader = BufReader::new(child.stdout.take().expect("stdout"));
-        let mut line = String::new();
-        reader.read_line(&mut line).expect("read the banner");
-        let base = line
-            .split_whitespace()
-            .find(|w| w.starts_with("http://"))
-            .unwrap_or_else(|| panic!("{name}: no address in the banner {line:?}"))
-            .to_owned();
-        std::thread::spawn(move || {
-            let _ = std::io::copy(&mut reader.into_inner(), &mut std::io::sink());
-        });
-        Instance { name, child, base }
-    }
-
-    /// Kills the process with SIGKILL (no shutdown, no released locks but those PostgreSQL releases itself).
-    fn kill(&mut self) {
-        self.child.kill().expect("SIGKILL");
-        self.child.wait().expect("reap the killed instance");
-    }
-}
-
-impl Drop for Instance {
-    fn drop(&mut self) {
-        if let Ok(None) = self.child.try_wait() {
-            let _ = Command::new("kill").args(["-TERM", &self.child.id().to_string()]).status();
-            for _ in 0..100 {
-                if let Ok(Some(_)) = self.child.try_wait() {
-                    return;
-                }
-                std::thread::sleep(Duration::from_millis(100));
-            }
-            let _ = self.child.kill();
-            let _ = self.child.wait();
-        }
+        let log = data_dir.join(format!("{name}.log"));
+        Instance { name, service: Service::start(data_dir, database_url, &[], &log) }
     }
 }
 
@@ -112,7 +66,7 @@ async fn send(request: reqwest::RequestBuilder) -> Reply {
 async fn ready(client: &reqwest::Client, instance: &Instance) -> Vec<Value> {
     let deadline = Instant::now() + PATIENCE;
     loop {
-        let reply = send(client.get(format!("{}/internal/isready", instance.base))).await;
+        let reply = send(client.get(format!("{}/internal/isready", instance.service.base))).await;
         if reply.status == 200 {
             return reply.body["projections"].as_array().cloned().unwrap_or_default();
         }
@@ -139,7 +93,7 @@ async fn status_seen(client: &reqwest::Client, instance: &Instance, token: &str,
     let deadline = Instant::now() + PATIENCE;
     loop {
         let request = client
-            .post(format!("{}/graphql", instance.base))
+            .post(format!("{}/graphql", instance.service.base))
             .bearer_auth(token)
             .header(MIN_POSITION_HEADER, position)
             .json(&json!({"query": SAK, "variables": {"id": id}}));
@@ -159,7 +113,7 @@ async fn status_seen(client: &reqwest::Client, instance: &Instance, token: &str,
 
 /// Posts a status update of case `id` holding `hendelser` to `instance`; returns its position.
 async fn update(client: &reqwest::Client, instance: &Instance, token: &str, id: &str, hendelser: &[Value]) -> String {
-    let url = format!("{}/digisos/api/v1/{FIKS_ORG_ID}/{id}", instance.base);
+    let url = format!("{}/digisos/api/v1/{FIKS_ORG_ID}/{id}", instance.service.base);
     let reply = send(client.post(url).bearer_auth(token).json(&update_body(hendelser))).await;
     assert_eq!(reply.status, 202, "status update via {}: {:?}", instance.name, reply.body);
     reply.position.expect("a position")
@@ -185,7 +139,7 @@ async fn two_instances_share_the_work_and_the_survivor_takes_over_the_projection
     // Commands on both: the kommune and the søknad through A, the status update through B.
     let configured = send(
         client
-            .put(format!("{}/digisos/api/v1/admin/kommuner/{KOMMUNE}", a.base))
+            .put(format!("{}/digisos/api/v1/admin/kommuner/{KOMMUNE}", a.service.base))
             .bearer_auth(&admin)
             .json(&kommune_config()),
     )
@@ -193,7 +147,7 @@ async fn two_instances_share_the_work_and_the_survivor_takes_over_the_projection
     assert_eq!(configured.status, 200, "{:?}", configured.body);
     let submitted = send(
         client
-            .post(format!("{}/digisos/api/v1/soknader/{KOMMUNE}/{REF}", a.base))
+            .post(format!("{}/digisos/api/v1/soknader/{KOMMUNE}/{REF}", a.service.base))
             .bearer_auth(&citizen)
             .header("content-type", format!("multipart/form-data; boundary={BOUNDARY}"))
             .body(standard_soknad(FNR).finish()),
@@ -221,8 +175,8 @@ async fn two_instances_share_the_work_and_the_survivor_takes_over_the_projection
     eprintln!("leaders before the kill (true = a): {:?}", on_a.iter().map(|(n, (l, _))| (n, l)).collect::<Vec<_>>());
 
     // Kill the instance leading the citizen's read model, without any chance to clean up.
-    let (mut victim, survivor) = if on_a[INNSYN].0 { (a, b) } else { (b, a) };
-    victim.kill();
+    let (victim, survivor) = if on_a[INNSYN].0 { (a, b) } else { (b, a) };
+    victim.service.kill();
     eprintln!("killed {}; {} survives", victim.name, survivor.name);
 
     // The survivor takes a new command, and its GraphQL shows it: someone now projects the events.
@@ -243,6 +197,5 @@ async fn two_instances_share_the_work_and_the_survivor_takes_over_the_projection
     }
 
     drop(survivor);
-    drop(victim);
     db.drop().await;
 }
