@@ -17,6 +17,7 @@ pub mod graphql;
 pub mod http;
 pub mod manual;
 pub mod metrics;
+pub mod multipart_form;
 pub mod projection_runner;
 pub mod sak;
 pub mod server;

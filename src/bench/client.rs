@@ -33,8 +33,7 @@ const SOKNAD: &str = include_str!("data/soknad.json");
 const VEDLEGG: &str = include_str!("data/vedlegg.json");
 /// The two files `data/vedlegg.json` lists, in order (the søknad PDF comes before them and is not listed).
 pub const VEDLEGG_FILES: [&str; 2] = ["husleie-1.pdf", "husleie-2.pdf"];
-/// The boundary of every multipart body.
-pub const BOUNDARY: &str = "digisos-bench-7f3a91";
+pub use crate::multipart_form::BOUNDARY;
 
 /// [`KOMMUNE`]'s configuration: takes søknader and status updates, [`ENHET`] routed to it.
 pub fn kommune_config() -> Value {
@@ -75,54 +74,7 @@ pub fn pdf(n: usize, seed: u64) -> Vec<u8> {
     bytes
 }
 
-/// A `multipart/form-data` body written part by part (the bytes a client sends).
-#[derive(Debug, Clone, Default)]
-pub struct Form {
-    body: Vec<u8>,
-}
-
-impl Form {
-    /// An empty form.
-    pub fn new() -> Self {
-        Self::default()
-    }
-
-    fn part(mut self, disposition: &str, content_type: &str, bytes: &[u8]) -> Self {
-        let head = format!(
-            "--{BOUNDARY}\r\nContent-Disposition: form-data; {disposition}\r\nContent-Type: {content_type}\r\n\r\n"
-        );
-        self.body.extend_from_slice(head.as_bytes());
-        self.body.extend_from_slice(bytes);
-        self.body.extend_from_slice(b"\r\n");
-        self
-    }
-
-    /// A JSON part as Nav sends it (text/plain, no file name).
-    pub fn json(self, name: &str, value: &Value) -> Self {
-        self.part(&format!("name=\"{name}\""), "text/plain;charset=UTF-8", value.to_string().as_bytes())
-    }
-
-    /// Nav's pair `vedleggSpesifikasjon:<i>` (metadata) + `dokument:<i>` (the file).
-    pub fn pair(self, i: usize, filnavn: &str, bytes: &[u8]) -> Self {
-        let meta = json!({"filnavn": filnavn, "mimetype": "application/pdf", "storrelse": bytes.len()});
-        self.json(&format!("vedleggSpesifikasjon:{i}"), &meta).part(
-            &format!("name=\"dokument:{i}\"; filename=\"{filnavn}\""),
-            "application/octet-stream",
-            bytes,
-        )
-    }
-
-    /// The finished body.
-    pub fn finish(mut self) -> Vec<u8> {
-        self.body.extend_from_slice(format!("--{BOUNDARY}--\r\n").as_bytes());
-        self.body
-    }
-
-    /// The content type of the body.
-    pub fn content_type() -> String {
-        format!("multipart/form-data; boundary={BOUNDARY}")
-    }
-}
+pub use crate::multipart_form::Form;
 
 /// A whole søknad request of `fnr`: `tilleggsinformasjonJson`, `soknadJson`, `vedleggJson`, the søknad PDF and
 /// the two listed files, each PDF `pdf_bytes` long with content of its own (`seed`).

@@ -165,7 +165,7 @@ impl Api {
 
     /// A multipart POST.
     pub async fn post_form(&self, what: &str, path: &str, token: &str, form: Form) -> Result<Reply, ApiFailure> {
-        let (content_type, bytes) = form.finish();
+        let (content_type, bytes) = (Form::content_type(), form.finish());
         self.send(what, Method::POST, path, Some(token), None, Some((content_type, bytes))).await
     }
 
@@ -205,49 +205,4 @@ impl Api {
     }
 }
 
-/// The boundary of every demo multipart body.
-const BOUNDARY: &str = "digisos-demo-boundary-7d3f1a";
-
-/// A `multipart/form-data` body under construction.
-#[derive(Debug, Clone, Default)]
-pub struct Form {
-    body: Vec<u8>,
-}
-
-impl Form {
-    /// An empty form.
-    pub fn new() -> Self {
-        Self::default()
-    }
-
-    fn part(mut self, disposition: &str, content_type: &str, bytes: &[u8]) -> Self {
-        let head = format!(
-            "--{BOUNDARY}\r\nContent-Disposition: form-data; {disposition}\r\nContent-Type: {content_type}\r\n\r\n"
-        );
-        self.body.extend_from_slice(head.as_bytes());
-        self.body.extend_from_slice(bytes);
-        self.body.extend_from_slice(b"\r\n");
-        self
-    }
-
-    /// A JSON part, sent as Nav sends it: `text/plain`, no file name.
-    pub fn json(self, name: &str, value: &Value) -> Self {
-        self.part(&format!("name=\"{name}\""), "text/plain;charset=UTF-8", value.to_string().as_bytes())
-    }
-
-    /// Nav's file pair: `vedleggSpesifikasjon:<i>` (`{filnavn, mimetype, storrelse}`) and `dokument:<i>`.
-    pub fn file(self, i: usize, filnavn: &str, mimetype: &str, bytes: &[u8]) -> Self {
-        let metadata = json!({"filnavn": filnavn, "mimetype": mimetype, "storrelse": bytes.len()});
-        self.json(&format!("vedleggSpesifikasjon:{i}"), &metadata).part(
-            &format!("name=\"dokument:{i}\"; filename=\"{filnavn}\""),
-            "application/octet-stream",
-            bytes,
-        )
-    }
-
-    /// The content type and the finished body.
-    pub fn finish(mut self) -> (String, Vec<u8>) {
-        self.body.extend_from_slice(format!("--{BOUNDARY}--\r\n").as_bytes());
-        (format!("multipart/form-data; boundary={BOUNDARY}"), self.body)
-    }
-}
+pub use crate::multipart_form::Form;
