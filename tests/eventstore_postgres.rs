@@ -254,3 +254,116 @@ async fn append_throughput_by_concurrent_writers() {
     pool.close().await;
     db.drop().await;
 }
+
+/// `es_append_group` (group commit) decides each append of a group alone, in order, with the single append's rules.
+#[tokio::test]
+async fn group_function_decides_each_append_alone_in_order() {
+    let (db, pool) = fresh().await;
+    let ids: Vec<uuid::Uuid> = (0..4).map(|_| uuid::Uuid::new_v4()).collect();
+    let group = |streams: Vec<&'static str>, kinds: Vec<&'static str>, revisions: Vec<i64>, ids: Vec<uuid::Uuid>| {
+        let n = streams.len();
+        sqlx::query_as::<_, (i32, String, Option<i64>, Option<i64>)>(
+            "SELECT idx, outcome, current_revision, last_revision
+               FROM es_append_group($1, $2, $3, $4, $5, $6, $7) ORDER BY idx",
+        )
+        .bind(streams)
+        .bind(kinds)
+        .bind(revisions)
+        .bind(ids)
+        .bind(vec!["Grouped.v1"; n])
+        .bind(vec![serde_json::json!({"n": 1}); n])
+        .bind(vec![None::<serde_json::Value>; n])
+        .fetch_all(&pool)
+    };
+    let answers = group(
+        vec!["g-a", "g-a", "g-b", "g-c", "g-a"],
+        vec!["no_stream", "exact", "exact", "any", "any"],
+        vec![0, 0, 5, 0, 0],
+        vec![ids[0], ids[1], ids[2], ids[3], ids[0]],
+    )
+    .await
+    .unwrap_or_else(|e| panic!("es_append_group: {e}"));
+    let outcome = |(i, o, c, l): &(i32, String, Option<i64>, Option<i64>)| (*i, o.clone(), *c, *l);
+    let answers: Vec<_> = answers.iter().map(outcome).collect();
+    assert_eq!(
+        answers,
+        vec![
+            (1, "appended".to_string(), None, Some(0)),
+            (2, "appended".to_string(), Some(0), Some(1)),
+            (3, "wrong_expected_revision".to_string(), None, None),
+            (4, "appended".to_string(), None, Some(0)),
+            (5, "duplicate".to_string(), Some(1), Some(0)),
+        ],
+        "the second append sees the first one's event; the refused one does not stop the rest; a repeated id is a duplicate"
+    );
+    let stored: Vec<(String, i64)> = sqlx::query_as(
+        "SELECT s.stream_name, e.revision FROM es_events e JOIN es_streams s USING (stream_id) ORDER BY e.tx, e.seq",
+    )
+    .fetch_all(&pool)
+    .await
+    .unwrap_or_else(|e| panic!("{e}"));
+    assert_eq!(stored, vec![("g-a".into(), 0), ("g-a".into(), 1), ("g-c".into(), 0)]);
+
+    // A retry of the whole group writes nothing more and answers each append as before (or as duplicate).
+    let retried = group(
+        vec!["g-a", "g-a", "g-c"],
+        vec!["no_stream", "exact", "any"],
+        vec![0, 0, 0],
+        vec![ids[0], ids[1], ids[3]],
+    )
+    .await
+    .unwrap_or_else(|e| panic!("es_append_group: {e}"));
+    let kinds: Vec<String> = retried.iter().map(|r| r.1.clone()).collect();
+    assert_eq!(kinds, ["duplicate", "duplicate", "duplicate"]);
+    let count: i64 =
+        sqlx::query_scalar("SELECT count(*) FROM es_events").fetch_one(&pool).await.unwrap_or_else(|e| panic!("{e}"));
+    assert_eq!(count, 3);
+    pool.close().await;
+    db.drop().await;
+}
+
+/// An append the database refuses fails alone even when it was committed in a group with others: the group's
+/// statement fails, and its appends are run one by one.
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn an_append_the_database_refuses_fails_alone_within_a_group() {
+    let (db, pool) = fresh().await;
+    // A real refusal by the server, for one event type only.
+    sqlx::raw_sql(
+        "CREATE FUNCTION refuse_poison() RETURNS trigger LANGUAGE plpgsql AS $$
+         BEGIN RAISE EXCEPTION 'poison refused'; END $$;
+         CREATE TRIGGER refuse_poison BEFORE INSERT ON es_events FOR EACH ROW
+           WHEN (NEW.event_type = 'Poison.v1') EXECUTE FUNCTION refuse_poison();",
+    )
+    .execute(&pool)
+    .await
+    .unwrap_or_else(|e| panic!("{e}"));
+    let store = store(&pool);
+    for wave in 0..5u64 {
+        let mut tasks = tokio::task::JoinSet::new();
+        for writer in 0..32u64 {
+            let store = store.clone();
+            tasks.spawn(async move {
+                let stream = unique_stream(&format!("wave{wave}-w{writer}"));
+                let event = if writer == 7 {
+                    fiks_digisos::eventstore::NewEvent::new("Poison.v1", serde_json::json!({"n": writer}))
+                } else {
+                    event("Good", writer)
+                };
+                (writer, store.append(&stream, ExpectedRevision::NoStream, vec![event]).await)
+            });
+        }
+        while let Some(done) = tasks.join_next().await {
+            let (writer, result) = done.unwrap_or_else(|e| panic!("{e}"));
+            if writer == 7 {
+                assert!(matches!(result, Err(StoreError::Backend(ref m)) if m.contains("poison")), "{result:?}");
+            } else {
+                assert!(result.is_ok(), "writer {writer} of wave {wave}: {result:?}");
+            }
+        }
+    }
+    let count: i64 =
+        sqlx::query_scalar("SELECT count(*) FROM es_events").fetch_one(&pool).await.unwrap_or_else(|e| panic!("{e}"));
+    assert_eq!(count, 5 * 31, "every other append is stored once");
+    pool.close().await;
+    db.drop().await;
+}

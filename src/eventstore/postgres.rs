@@ -1,12 +1,15 @@
 //! The PostgreSQL event store: the production backend.
 //!
 //! Shaped by `shared/docs/EVENTSTORE.md`. An append is one call of the `es_append` function (created by the
-//! migration; a single event goes to the leaner `es_append_one`), so it costs one round trip and holds no lock but the advisory lock of its own stream: appends to
-//! different streams commit in parallel and keep PostgreSQL's group commit working. The all-events feed is read by
+//! migration), so it costs one round trip and holds no lock but the advisory lock of its own stream: appends to
+//! different streams commit in parallel. Single-event appends (nearly all) that wait at the same moment are
+//! committed together by `es_append_group`, each decided alone (see `group`); a lone one goes to the leaner
+//! `es_append_one`. The all-events feed is read by
 //! `(tx, seq)` below the oldest running transaction (the xid8 horizon), which never skips an event whose
 //! transaction took a smaller sequence number but committed later. Nothing is `NOTIFY`ed inside an append: see
 //! `wake` for how subscribers are woken.
 
+mod group;
 mod wake;
 
 use std::time::Duration;
@@ -33,6 +36,7 @@ pub const DEFAULT_ACQUIRE_TIMEOUT: Duration = Duration::from_secs(10);
 pub struct PgEventStore {
     pool: PgPool,
     waker: wake::Waker,
+    group: group::Grouper,
     append_delay: Option<Duration>,
 }
 
@@ -69,7 +73,8 @@ impl PgEventStore {
     /// stop when the store is dropped.
     pub fn new(pool: PgPool) -> Self {
         let waker = wake::Waker::start(pool.clone());
-        Self { pool, waker, append_delay: None }
+        let group = group::Grouper::start(pool.clone());
+        Self { pool, waker, group, append_delay: None }
     }
 
     /// For tests only: every append sleeps a random time up to `max` inside its transaction, after writing and
@@ -77,6 +82,7 @@ impl PgEventStore {
     #[doc(hidden)]
     pub fn with_append_delay(mut self, max: Duration) -> Self {
         self.append_delay = Some(max);
+        self.group.set_delay(max);
         self
     }
 
@@ -89,22 +95,6 @@ impl PgEventStore {
     /// the store did not run itself, such as one that used [`append_in_transaction`].
     pub fn committed_elsewhere(&self) {
         self.waker.committed();
-    }
-
-    async fn append_with_delay(
-        &self,
-        stream: &StreamName,
-        expected: ExpectedRevision,
-        args: &AppendArgs,
-        max: Duration,
-    ) -> Result<Outcome, sqlx::Error> {
-        let mut tx = self.pool.begin().await?;
-        let outcome = call_append(&mut *tx, stream, expected, args).await?;
-        let nanos = u64::try_from(max.as_nanos()).unwrap_or(u64::MAX);
-        let pause = Duration::from_nanos(rand::Rng::gen_range(&mut rand::thread_rng(), 0..=nanos));
-        tokio::time::sleep(pause).await;
-        tx.commit().await?;
-        Ok(outcome)
     }
 }
 
@@ -135,27 +125,18 @@ impl EventStore for PgEventStore {
     ) -> Result<AppendResult, StoreError> {
         validate_batch(&events)?;
         let args = AppendArgs::from(events);
-        let mut rechecked = false;
-        loop {
-            let outcome = match self.append_delay {
-                None => call_append(&self.pool, stream, expected, &args).await,
-                Some(max) => self.append_with_delay(stream, expected, &args, max).await,
-            };
-            match outcome {
-                // The stream lock makes this all but impossible; if it happens anyway, the second attempt sees
-                // the winner's commit and answers from it (duplicate, or wrong expected revision).
-                Err(sqlx::Error::Database(e)) if e.is_unique_violation() && !rechecked => rechecked = true,
-                Err(e) => return Err(map_err(e)),
-                Ok(outcome) => {
-                    let appended = outcome.kind == "appended";
-                    let result = outcome.into_result(stream, expected)?;
-                    if appended {
-                        self.waker.committed();
-                    }
-                    return Ok(result);
-                }
-            }
+        // One event (the common case) waits for the next group commit; a batch is one call of its own.
+        let outcome = if args.ids.len() == 1 {
+            self.group.append(stream, expected, args).await?
+        } else {
+            append_alone(&self.pool, self.append_delay, stream, expected, &args).await?
+        };
+        let appended = outcome.kind == "appended";
+        let result = outcome.into_result(stream, expected)?;
+        if appended {
+            self.waker.committed();
         }
+        Ok(result)
     }
 
     async fn read_stream(&self, stream: &StreamName, from: u64, max: usize) -> Result<Vec<RecordedEvent>, StoreError> {
@@ -302,19 +283,75 @@ impl Outcome {
     }
 }
 
+/// One append in a transaction of its own (with the test delay, if set); on the all but impossible unique
+/// violation (the stream lock prevents it), once more, which then sees the winner's commit and answers from it
+/// (duplicate, or wrong expected revision).
+async fn append_alone(
+    pool: &PgPool,
+    delay: Option<Duration>,
+    stream: &StreamName,
+    expected: ExpectedRevision,
+    args: &AppendArgs,
+) -> Result<Outcome, StoreError> {
+    let mut rechecked = false;
+    loop {
+        let outcome = match delay {
+            None => call_append(pool, stream, expected, args).await,
+            Some(max) => {
+                async {
+                    let mut tx = pool.begin().await?;
+                    let outcome = call_append(&mut *tx, stream, expected, args).await?;
+                    tokio::time::sleep(random_pause(max)).await;
+                    tx.commit().await?;
+                    Ok::<Outcome, sqlx::Error>(outcome)
+                }
+                .await
+            }
+        };
+        match outcome {
+            Err(sqlx::Error::Database(e)) if e.is_unique_violation() && !rechecked => rechecked = true,
+            Err(e) => return Err(map_err(e)),
+            Ok(outcome) => return Ok(outcome),
+        }
+    }
+}
+
+/// A random pause of at most `max` (the test delay).
+fn random_pause(max: Duration) -> Duration {
+    let nanos = u64::try_from(max.as_nanos()).unwrap_or(u64::MAX);
+    Duration::from_nanos(rand::Rng::gen_range(&mut rand::thread_rng(), 0..=nanos))
+}
+
+/// The append functions' `p_expected_kind` and `p_expected_revision`.
+fn expected_args(expected: ExpectedRevision) -> (&'static str, i64) {
+    match expected {
+        ExpectedRevision::Any => ("any", 0),
+        ExpectedRevision::NoStream => ("no_stream", 0),
+        ExpectedRevision::StreamExists => ("stream_exists", 0),
+        // A revision beyond i64 can never be current, like i64::MAX.
+        ExpectedRevision::Exact(n) => ("exact", i64::try_from(n).unwrap_or(i64::MAX)),
+    }
+}
+
+/// An append function's answer row.
+fn outcome_of(row: &PgRow) -> Result<Outcome, sqlx::Error> {
+    Ok(Outcome {
+        kind: row.try_get("outcome")?,
+        current: row.try_get("current_revision")?,
+        last_revision: row.try_get("last_revision")?,
+        last_tx: row.try_get("last_tx")?,
+        last_seq: row.try_get("last_seq")?,
+        conflict: row.try_get("conflict_event_id")?,
+    })
+}
+
 async fn call_append<'c, E: Executor<'c, Database = Postgres>>(
     executor: E,
     stream: &StreamName,
     expected: ExpectedRevision,
     args: &AppendArgs,
 ) -> Result<Outcome, sqlx::Error> {
-    let (kind, revision) = match expected {
-        ExpectedRevision::Any => ("any", 0),
-        ExpectedRevision::NoStream => ("no_stream", 0),
-        ExpectedRevision::StreamExists => ("stream_exists", 0),
-        // A revision beyond i64 can never be current, like i64::MAX.
-        ExpectedRevision::Exact(n) => ("exact", i64::try_from(n).unwrap_or(i64::MAX)),
-    };
+    let (kind, revision) = expected_args(expected);
     // One event (the common case) goes to the leaner `es_append_one` as scalars; batches to `es_append`.
     let query = match (&args.ids[..], &args.types[..], &args.data[..], &args.metadata[..]) {
         ([id], [event_type], [data], [metadata]) => sqlx::query(
@@ -341,14 +378,7 @@ async fn call_append<'c, E: Executor<'c, Database = Postgres>>(
         .bind(&args.metadata),
     };
     let row = query.fetch_optional(executor).await?.ok_or(sqlx::Error::RowNotFound)?;
-    Ok(Outcome {
-        kind: row.try_get("outcome")?,
-        current: row.try_get("current_revision")?,
-        last_revision: row.try_get("last_revision")?,
-        last_tx: row.try_get("last_tx")?,
-        last_seq: row.try_get("last_seq")?,
-        conflict: row.try_get("conflict_event_id")?,
-    })
+    outcome_of(&row)
 }
 
 fn decode_event(row: &PgRow, stream: StreamName) -> Result<RecordedEvent, StoreError> {
