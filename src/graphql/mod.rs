@@ -70,7 +70,7 @@ pub fn schema(dev_mode: bool) -> DigisosSchema {
         .limit_complexity(MAX_COMPLEXITY)
         .limit_recursive_depth(32)
         .limit_directives(10)
-        .extension(limits::AliasLimit(MAX_ALIASES));
+        .extension(limits::DocumentLimits::new(MAX_ALIASES));
     if dev_mode { builder.finish() } else { builder.disable_introspection().finish() }
 }
 
