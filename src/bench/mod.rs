@@ -12,7 +12,8 @@
 //! - [`report`]: the machine, Markdown tables, and the section of `BENCHMARKS.md` a run rewrites;
 //! - [`app`], [`client`], [`seed`], [`common`]: the in-process service, what is sent to it, seeded cases, shared
 //!   options and formatting;
-//! - scenarios: [`append`], [`submit`], [`freshness`], [`query`], [`scale`], [`rebuild`]; [`suite`] runs them.
+//! - scenarios: [`append`], [`submit`], [`freshness`], [`query`], [`scale`], [`rebuild`]; [`suite`] runs them;
+//! - [`soak`]: the service as a child process under a long steady load (memory and p99 over time; not in `all`).
 
 pub mod app;
 pub mod append;
@@ -27,5 +28,6 @@ pub mod report;
 pub mod scale;
 pub mod scratch;
 pub mod seed;
+pub mod soak;
 pub mod submit;
 pub mod suite;

@@ -33,6 +33,8 @@ enum Command {
     Scale(bench::scale::ScaleArgs),
     /// Rebuilding the innsyn model from position zero against reading the events.
     Rebuild(bench::rebuild::RebuildArgs),
+    /// The service as a child process under a steady load for a long time (default 20 minutes): memory and p99.
+    Soak(bench::soak::SoakArgs),
 }
 
 #[tokio::main]
@@ -49,6 +51,7 @@ async fn main() -> ExitCode {
         Command::Query(args) => bench::suite::query(args).await,
         Command::Scale(args) => bench::suite::scale(args).await,
         Command::Rebuild(args) => bench::suite::rebuild(args).await,
+        Command::Soak(args) => bench::soak::run(args).await,
     };
     match outcome {
         Ok(()) => ExitCode::SUCCESS,
