@@ -190,5 +190,5 @@ async fn commit_group(pool: &PgPool, delay: Option<Duration>, jobs: &[Job]) -> R
         let Some(slot) = slot else { return Err(sqlx::Error::RowNotFound) };
         *slot = Some(outcome_of(row)?);
     }
-    outcomes.into_iter().enumerate().map(|(_, o)| o.ok_or(sqlx::Error::RowNotFound)).collect()
+    outcomes.into_iter().map(|o| o.ok_or(sqlx::Error::RowNotFound)).collect()
 }
