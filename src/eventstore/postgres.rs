@@ -170,10 +170,13 @@ impl EventStore for PgEventStore {
             return Ok(Vec::new());
         }
         // The horizon is computed once, with whether committed events are held back behind it, so a reader that
-        // drained the feed can be woken as soon as the horizon moves (see `wake`).
+        // drained the feed can be woken as soon as the horizon moves (see `wake`). `held` compares the newest
+        // event's transaction (one backward probe of `es_events_all`) with the horizon: written as
+        // `EXISTS (… WHERE tx >= xmin)` it was planned as a scan of every event whenever the table had no fresh
+        // statistics (31 ms per read at 100,000 events, on every read of every projection).
         let rows = sqlx::query(
             "WITH h AS MATERIALIZED (
-                 SELECT x.xmin, EXISTS (SELECT 1 FROM es_events WHERE tx >= x.xmin) AS held
+                 SELECT x.xmin, coalesce((SELECT max(tx) FROM es_events) >= x.xmin, false) AS held
                    FROM (SELECT pg_snapshot_xmin(pg_current_snapshot()) AS xmin) x
              )
              SELECT h.xmin::text::bigint AS horizon, h.held, ev.*
