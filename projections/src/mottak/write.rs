@@ -37,13 +37,18 @@ SELECT $1, $2, $3, s.kommunenummer, s.fiks_digisos_id, $4, i.nav_ekstern_ref_id,
  WHERE s.version = $1 AND s.fiks_digisos_id = $8 AND i.nav_ekstern_ref_id = $9
 ON CONFLICT (version, leveranse_id) DO NOTHING";
 
+// The version as an init-plan value in the two updates below: as a plain parameter, a rebuild's version (absent
+// from statistics taken before the rebuild) let PostgreSQL's planner pick `mottak_leveranse_ko` (which starts with
+// `version`) and filter every rebuilt delivery by id, instead of the primary key (see `saker/write.rs`).
+
 /// A delivery was offered again.
 pub(super) const TILBUDT_IGJEN: &str = "
-UPDATE mottak_leveranse SET attempts = $1, sist_tilbudt = $2 WHERE version = $3 AND leveranse_id = $4";
+UPDATE mottak_leveranse SET attempts = $1, sist_tilbudt = $2
+ WHERE version = (SELECT CAST($3 AS integer)) AND leveranse_id = $4";
 
 /// A delivery was confirmed or rejected.
 pub(super) const BESVART: &str = "
-UPDATE mottak_leveranse SET status = $1, arsak = $2 WHERE version = $3 AND leveranse_id = $4";
+UPDATE mottak_leveranse SET status = $1, arsak = $2 WHERE version = (SELECT CAST($3 AS integer)) AND leveranse_id = $4";
 
 /// A downloadable document of a case.
 pub(super) const INSERT_DOKUMENT: &str = "
