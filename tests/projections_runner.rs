@@ -44,6 +44,7 @@ on_both_backends!(
     kommune_model::wait_for_resolves_at_a_position_and_times_out_with_a_clear_error,
     kommune_model::poison_event_is_reported_in_lag_and_never_skipped,
     runner::failed_apply_commits_neither_its_rows_nor_the_checkpoint,
+    runner::catching_up_in_full_batches_applies_each_event_once_and_stops_at_a_failing_batch,
     runner::only_one_of_two_instances_leads_and_the_other_takes_over_without_reapplying,
     runner::raising_the_logic_version_rebuilds_and_deletes_the_old_version,
     rebuild::rebuild_keeps_reads_working_and_equals_the_live_model_row_for_row,

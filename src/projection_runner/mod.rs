@@ -43,6 +43,9 @@ const WAKE_CHANNEL: &str = "digisos_es_committed";
 pub struct RunnerOptions {
     /// The most events applied in one transaction.
     pub batch_size: usize,
+    /// How long a leader keeps applying full batches back to back (reading the next while applying the last)
+    /// before it looks at its other builds, its leadership and retired versions again.
+    pub burst: Duration,
     /// The longest a leader sleeps without a wake-up signal before it looks at the feed anyway.
     pub poll_interval: Duration,
     /// How often a standby tries to take the lead.
@@ -63,6 +66,7 @@ impl Default for RunnerOptions {
     fn default() -> Self {
         Self {
             batch_size: 500,
+            burst: Duration::from_millis(250),
             poll_interval: Duration::from_secs(1),
             standby_retry: Duration::from_secs(2),
             leader_check: Duration::from_secs(5),

@@ -247,41 +247,75 @@ fn schedule(retry: &mut Retry, options: &super::RunnerOptions) -> Duration {
     wait
 }
 
-/// Reads one batch after `build`'s checkpoint and applies it.
+/// Reads one batch after `build`'s checkpoint and applies it; while full batches keep coming (a rebuild, or a
+/// projection catching up), goes on for up to `RunnerOptions::burst`, reading each next batch while the previous
+/// one is applied. Reading and applying are separate round trips on separate connections, so on PostgreSQL the
+/// server reads the feed on one core while the projection folds and writes on the other (done one after the
+/// other, a rebuild left the machine idle half the time). Each batch is still its own transaction with its own
+/// checkpoint; an active version's progress is published after each.
 async fn step(inner: &Inner, entry: &Entry, build: &Build, max: usize) -> Step {
-    let events = match inner.store.read_all(Some(build.checkpoint), max).await {
+    let mut events = match inner.store.read_all(Some(build.checkpoint), max).await {
         Ok(events) => events,
         Err(e) => return Step::ReadFailed(e),
     };
-    let (Some(first), Some(last)) = (events.first().map(|e| e.position), events.last().map(|e| e.position)) else {
-        return Step::Drained;
-    };
-    let count = events.len();
-    let batch: Vec<EventEnvelope> = events.into_iter().map(envelope).collect();
-    match apply(inner, entry, build, &batch, last).await {
-        Ok(true) => Step::Applied { position: last, count },
-        Ok(false) => Step::Fenced,
-        Err(error) => Step::Failed { error, count, first, last },
+    let until = Instant::now() + inner.options.burst;
+    let mut checkpoint = build.checkpoint;
+    loop {
+        let (Some(first), Some(last)) = (events.first().map(|e| e.position), events.last().map(|e| e.position)) else {
+            return Step::Drained;
+        };
+        let count = events.len();
+        let batch: Vec<EventEnvelope> = events.into_iter().map(envelope).collect();
+        let more = count >= max && max > 1 && Instant::now() < until;
+        let (applied, next) = if more {
+            let (applied, next) = tokio::join!(
+                apply(inner, entry, build.version, checkpoint, &batch, last),
+                inner.store.read_all(Some(last), max)
+            );
+            (applied, Some(next))
+        } else {
+            (apply(inner, entry, build.version, checkpoint, &batch, last).await, None)
+        };
+        match applied {
+            Ok(true) => {}
+            Ok(false) => return Step::Fenced,
+            Err(error) => return Step::Failed { error, count, first, last },
+        }
+        if build.status == BuildStatus::Active {
+            publish(entry, last);
+        }
+        checkpoint = last;
+        // A failed read ahead is left to the next round, which reads again and reports it.
+        match next {
+            Some(Ok(next)) if !next.is_empty() => events = next,
+            _ => return Step::Applied { position: last, count },
+        }
     }
 }
 
-/// One projector transaction: move the checkpoint (compare-and-set), write the rows, commit both.
+/// One projector transaction: move the checkpoint from `checkpoint` to `last` (compare-and-set), write the rows,
+/// commit both.
 async fn apply(
     inner: &Inner,
     entry: &Entry,
-    build: &Build,
+    version: i32,
+    checkpoint: Position,
     batch: &[EventEnvelope],
     last: Position,
 ) -> Result<bool, ApplyError> {
     let name = entry.projection.name();
     let mut txn = Txn::begin_projector(&inner.database).await?;
-    // The checkpoint first: a second instance blocks here on the row lock, then finds it moved, instead of
-    // writing the same rows beside us.
-    if !builds::advance(&mut txn.conn(), name, build.version, build.checkpoint, last, batch.len()).await? {
+    // The rows first, the checkpoint last: on PostgreSQL a transaction gets its id at its first write, and every
+    // event appended after that id is held back from every reader of the feed until this transaction ends (the
+    // feed's horizon). Written first, the checkpoint made each projection hold the whole feed back during its
+    // whole fold (loading the states, folding, serialising), and several projections fold in turn. A second
+    // instance that believes it leads writes the same rows (waiting on our row locks), then finds the checkpoint
+    // moved and rolls all of it back.
+    entry.projection.apply(batch, version, txn.projection_tx()).await?;
+    if !builds::advance(&mut txn.conn(), name, version, checkpoint, last, batch.len()).await? {
         txn.rollback().await?;
         return Ok(false);
     }
-    entry.projection.apply(batch, build.version, txn.projection_tx()).await?;
     txn.commit().await?;
     Ok(true)
 }

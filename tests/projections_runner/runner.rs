@@ -63,6 +63,45 @@ pub async fn failed_apply_commits_neither_its_rows_nor_the_checkpoint(backend: B
     db.close().await;
 }
 
+/// A projection far behind catches up in full batches, reading each next batch while applying the last
+/// (`RunnerOptions::burst`): every event is still applied exactly once, each batch in its own transaction, and a
+/// batch that fails in the middle of such a run stops it with the batches before it kept.
+pub async fn catching_up_in_full_batches_applies_each_event_once_and_stops_at_a_failing_batch(backend: Backend) {
+    let db = TestDb::new(backend).await;
+    Counting::create_table(&db.database).await;
+    let stream = fiks_digisos::eventstore::StreamName::parse("test-1").unwrap_or_else(|e| panic!("{e}"));
+    // 40 events, the 23rd a poison one, all there before the runner starts: batches of 4 are full all the way.
+    let events: Vec<NewEvent> =
+        (1..=40).map(|i| NewEvent::new(if i == 23 { BOOM } else { "Tick.v1" }, json!({ "i": i }))).collect();
+    let appended = db.store.append(&stream, fiks_digisos::eventstore::ExpectedRevision::Any, events).await;
+    let last = appended.unwrap_or_else(|e| panic!("{e}")).position;
+    let counting = Counting::new(1);
+    counting.fail.store(true, Ordering::SeqCst);
+    let mut options = options();
+    options.batch_size = 4;
+    options.burst = Duration::from_secs(30);
+    let projections: Vec<Arc<dyn Projection>> = vec![counting.clone()];
+    let runner = ProjectionRunner::start(db.store.clone(), db.database.clone(), projections, options)
+        .unwrap_or_else(|e| panic!("{e}"));
+
+    let lag = eventually("the failure to be reported", || async {
+        active_lag(&runner).await.filter(|l| l.failure.as_ref().is_some_and(|f| f.attempts >= 2))
+    })
+    .await;
+    // Batches 1–5 (events 1–20) were applied during the run; the sixth (21–24) failed and was then isolated one
+    // event at a time: 21 and 22 applied, 23 refused. Nothing after it, nothing twice.
+    assert_eq!(Counting::count(&db.database, 1).await, (22, 22), "events 1–22, each once");
+    assert_eq!((lag.applied, lag.events_behind), (22, 18), "{lag:?}");
+
+    counting.fail.store(false, Ordering::SeqCst);
+    runner.wait_for("counting", last, PATIENCE).await.unwrap_or_else(|e| panic!("{e}"));
+    assert_eq!(Counting::count(&db.database, 1).await, (40, 40), "every event applied exactly once");
+    let lag = active_lag(&runner).await.unwrap_or_else(|| panic!("an active version"));
+    assert!(lag.failure.is_none() && lag.applied == 40 && lag.checkpoint == last, "{lag:?}");
+    runner.shutdown().await;
+    db.close().await;
+}
+
 pub async fn only_one_of_two_instances_leads_and_the_other_takes_over_without_reapplying(backend: Backend) {
     let db = TestDb::new(backend).await;
     Counting::create_table(&db.database).await;

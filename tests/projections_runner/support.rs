@@ -70,6 +70,7 @@ async fn connect(url: &str) -> Database {
 pub fn options() -> RunnerOptions {
     RunnerOptions {
         batch_size: 500,
+        burst: Duration::from_millis(250),
         poll_interval: Duration::from_millis(200),
         standby_retry: Duration::from_millis(50),
         leader_check: Duration::from_millis(200),
