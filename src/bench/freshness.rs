@@ -46,6 +46,12 @@ pub struct FreshnessArgs {
     #[arg(long, default_value_t = 40)]
     pub interval_ms: u64,
 
+    /// Cases the background load updates in turn. Each update re-sends the case's whole status file (as the
+    /// fagsystem does) and each projection re-folds the case, so the fewer the cases, the longer each one's
+    /// history grows during the run and the more each background update costs.
+    #[arg(long, default_value_t = 400)]
+    pub background_cases: usize,
+
     #[command(flatten)]
     #[allow(missing_docs)]
     pub targets: Targets,
@@ -73,7 +79,7 @@ impl From<&FreshnessArgs> for FreshnessConfig {
             background: args.background,
             interval: Duration::from_millis(args.interval_ms),
             watched: 8,
-            background_cases: 40,
+            background_cases: args.background_cases.max(1),
         }
     }
 }

@@ -32,7 +32,7 @@ pub struct AllArgs {
     pub large: u64,
 
     /// Seconds the scale scenario may spend growing towards the large size, per backend.
-    #[arg(long, default_value_t = 150)]
+    #[arg(long, default_value_t = 240)]
     pub scale_budget_seconds: u64,
 
     #[command(flatten)]
@@ -186,7 +186,7 @@ pub async fn all(args: &AllArgs) -> Result<(), String> {
         background: 200.0,
         interval: Duration::from_millis(40),
         watched: 8,
-        background_cases: 40,
+        background_cases: 400,
     };
     match each(targets, |b, pg| {
         let config = freshness_config.clone();
