@@ -267,14 +267,12 @@ async fn step(inner: &Inner, entry: &Entry, build: &Build, max: usize) -> Step {
         let count = events.len();
         let batch: Vec<EventEnvelope> = events.into_iter().map(envelope).collect();
         let more = count >= max && max > 1 && Instant::now() < until;
+        let applying = apply(inner, entry, build.version, checkpoint, &batch, last);
         let (applied, next) = if more {
-            let (applied, next) = tokio::join!(
-                apply(inner, entry, build.version, checkpoint, &batch, last),
-                inner.store.read_all(Some(last), max)
-            );
+            let (applied, next) = tokio::join!(applying, inner.store.read_all(Some(last), max));
             (applied, Some(next))
         } else {
-            (apply(inner, entry, build.version, checkpoint, &batch, last).await, None)
+            (applying.await, None)
         };
         match applied {
             Ok(true) => {}
