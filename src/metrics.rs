@@ -87,6 +87,7 @@ struct Registry {
     http: Mutex<BTreeMap<HttpKey, Histogram>>,
     appends: Mutex<BTreeMap<AppendKey, Histogram>>,
     appended_events: Mutex<BTreeMap<&'static str, u64>>,
+    mellomlagring_removed: Mutex<BTreeMap<&'static str, u64>>,
 }
 
 static REGISTRY: LazyLock<Registry> = LazyLock::new(Registry::default);
@@ -131,6 +132,18 @@ pub fn record_append(aggregate: &'static str, outcome: AppendOutcome, events: us
     if outcome == AppendOutcome::Ok {
         *lock(&REGISTRY.appended_events).entry(aggregate).or_default() += events as u64;
     }
+}
+
+/// Records files removed from mellomlagring, by why (`UTLOPT`: swept after the configured age; `SLETTET`: deleted
+/// by Nav; `SENDT`: taken into a case).
+pub fn record_mellomlagring_removed(arsak: digisos_schema::events::TomtArsak, files: u64) {
+    use digisos_schema::events::TomtArsak;
+    let label = match arsak {
+        TomtArsak::Utlopt => "UTLOPT",
+        TomtArsak::Slettet => "SLETTET",
+        TomtArsak::Sendt => "SENDT",
+    };
+    *lock(&REGISTRY.mellomlagring_removed).entry(label).or_default() += files;
 }
 
 /// Waiting deliveries (status `SENDT`) per kommunenummer in the active version of the `mottak` read model, in
@@ -227,6 +240,17 @@ fn render_registry(out: &mut String) {
     describe(out, "digisos_eventstore_appended_events_total", "counter", "Events appended to the event store.");
     for (aggregate, n) in &events {
         let _ = writeln!(out, "digisos_eventstore_appended_events_total{{aggregate=\"{aggregate}\"}} {n}");
+    }
+    let removed = lock(&REGISTRY.mellomlagring_removed).clone();
+    let name = "digisos_mellomlagring_files_removed_total";
+    describe(
+        out,
+        name,
+        "counter",
+        "Files removed from mellomlagring, by why (UTLOPT: swept after the configured age).",
+    );
+    for (arsak, n) in &removed {
+        let _ = writeln!(out, "{name}{{arsak=\"{arsak}\"}} {n}");
     }
 }
 

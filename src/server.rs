@@ -20,6 +20,7 @@ use crate::eventstore::open::Database;
 use crate::http::multipart::UploadLimits;
 use crate::http::read_side::{ReadSide, with_read_side};
 use crate::http::{AppState, HttpLimits, app};
+use crate::kryptering::KrypteringConfig;
 use crate::projection_runner::{ProjectionRunner, RunnerOptions, read_db};
 
 /// Everything `digisos serve` takes.
@@ -59,6 +60,17 @@ pub struct ServeConfig {
           value_parser = clap::value_parser!(u64).range(1..))]
     pub redelivery_interval_secs: u64,
 
+    /// Mellomlagring (files Nav stores before a v2 søknad is sent) unchanged for this many seconds is removed
+    /// by a sweep that every instance runs (default 14 days).
+    #[arg(long, env = "DIGISOS_MELLOMLAGRING_MAX_AGE_SECS", default_value_t = 14 * 24 * 3600,
+          value_parser = clap::value_parser!(u64).range(1..))]
+    pub mellomlagring_max_age_secs: u64,
+
+    /// How often mellomlagring is swept for files left behind, in seconds.
+    #[arg(long, env = "DIGISOS_MELLOMLAGRING_SWEEP_INTERVAL_SECS", default_value_t = 3600,
+          value_parser = clap::value_parser!(u64).range(1..))]
+    pub mellomlagring_sweep_interval_secs: u64,
+
     #[command(flatten)]
     pub storage: StorageConfig,
 
@@ -67,6 +79,9 @@ pub struct ServeConfig {
 
     #[command(flatten)]
     pub documents: DocumentsConfig,
+
+    #[command(flatten)]
+    pub kryptering: KrypteringConfig,
 }
 
 impl ServeConfig {
@@ -118,7 +133,11 @@ pub async fn serve(config: ServeConfig) -> anyhow::Result<()> {
     let upload_limits = UploadLimits::from_config(&config.documents);
     let max_body_bytes =
         config.max_body_bytes.unwrap_or_else(|| upload_limits.max_body_bytes(documents.max_file_bytes()));
-    let state = AppState { store: store.clone(), auth, documents, upload_limits };
+    let kryptering = config
+        .kryptering
+        .open(&config.storage.data_dir, config.auth.dev_mode)
+        .context("the keys of encrypted uploads")?;
+    let state = AppState { store: store.clone(), auth, documents, upload_limits, kryptering };
     let limits = HttpLimits { max_body_bytes, request_timeout: Duration::from_secs(config.request_timeout_secs) };
     let listener = TcpListener::bind(config.listen)
         .await
@@ -132,9 +151,16 @@ pub async fn serve(config: ServeConfig) -> anyhow::Result<()> {
         Duration::from_secs(config.redelivery_interval_secs),
         Duration::from_secs(config.delivery_ttl_secs),
     );
+    let sweep = crate::mellomlagring::opprydding::spawn(
+        store.clone(),
+        read_side.db.clone(),
+        Duration::from_secs(config.mellomlagring_sweep_interval_secs),
+        Duration::from_secs(config.mellomlagring_max_age_secs),
+    );
     let app = with_read_side(app(state, &limits), read_side);
     axum::serve(listener, app).with_graceful_shutdown(shutdown_signal()).await?;
     redelivery.abort();
+    sweep.abort();
     // In-flight requests are done and the router (with its handle on the runner) is gone: stop the projections,
     // which commit their last batch and checkpoint, then close the pools.
     match Arc::try_unwrap(runner) {

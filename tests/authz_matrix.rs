@@ -48,6 +48,9 @@ const REST: &[(&str, &str, &[&str])] = &[
     ("GET", "/digisos/api/v1/nav/kommuner", NAV_SYSTEM),
     ("GET", "/digisos/api/v1/nav/kommuner/{kommunenummer}", NAV_SYSTEM),
     ("POST", "/digisos/api/v1/nav/soknader/status", NAV_SYSTEM),
+    ("POST", "/digisos/api/v1/nav/soknader/soknader", NAV_SYSTEM),
+    ("GET", "/digisos/api/v1/nav/soknader/{digisosId}", NAV_SYSTEM),
+    ("GET", "/digisos/api/v1/nav/soknader/{digisosId}/dokumenter/{dokumentlagerId}", NAV_SYSTEM),
     ("POST", "/digisos/api/v1/{fiksOrgId}/ny", FAGSYSTEM),
     ("POST", "/digisos/api/v1/{fiksOrgId}/{digisosId}", FAGSYSTEM),
     ("DELETE", "/digisos/api/v1/{fiksOrgId}/{digisosId}", FAGSYSTEM),
@@ -60,7 +63,19 @@ const REST: &[(&str, &str, &[&str])] = &[
     ("POST", "/digisos/api/v1/{fiksOrgId}/mottak/{leveranseId}/avvis", FAGSYSTEM),
     ("POST", "/digisos/api/v1/soknader/{kommunenummer}/{navEksternRefId}", CITIZEN),
     ("POST", "/digisos/api/v1/soknader/{kommunenummer}/{fiksDigisosId}/{navEksternRefId}", CITIZEN),
+    ("GET", "/digisos/api/v1/soknader/soknader", CITIZEN),
+    ("GET", "/digisos/api/v1/soknader/{digisosId}", CITIZEN),
+    ("GET", "/digisos/api/v1/soknader/{digisosId}/dokumenter/{dokumentlagerId}", CITIZEN),
+    ("POST", "/digisos/api/v1/soknader/dokumenter", CITIZEN),
     ("GET", "/digisos/api/v1/dokumentlager/nedlasting/{dokumentlagerId}", &["citizen", "fagsystem"]),
+    ("GET", "/digisos/api/v1/dokumentlager-public-key", ALL),
+    ("GET", "/digisos/api/v1/mellomlagring/{navEksternRefId}", NAV_SYSTEM),
+    ("POST", "/digisos/api/v1/mellomlagring/{navEksternRefId}", NAV_SYSTEM),
+    ("DELETE", "/digisos/api/v1/mellomlagring/{navEksternRefId}", NAV_SYSTEM),
+    ("GET", "/digisos/api/v1/mellomlagring/{navEksternRefId}/{filId}", NAV_SYSTEM),
+    ("DELETE", "/digisos/api/v1/mellomlagring/{navEksternRefId}/{filId}", NAV_SYSTEM),
+    ("POST", "/digisos/api/v2/soknader/{kommunenummer}/{navEksternRefId}", CITIZEN),
+    ("POST", "/digisos/api/v2/soknader/{kommunenummer}/{fiksDigisosId}/{navEksternRefId}", CITIZEN),
     ("POST", "/graphql", ANY_CALLER),
     ("GET", "/graphql", ALL),
     ("GET", "/graphql/ws", ALL),
@@ -137,6 +152,7 @@ fn concrete(template: &str, case_id: &str) -> String {
         .replace("{navEksternRefId}", &uuid::Uuid::new_v4().to_string())
         .replace("{leveranseId}", SOME_ID)
         .replace("{dokumentlagerId}", SOME_ID)
+        .replace("{filId}", SOME_ID)
 }
 
 /// The token of each kind (`None` for anonymous).
@@ -176,6 +192,7 @@ fn registered_routes(app: &TestApp) -> Vec<(String, String, Rule)> {
         auth: Arc::new(auth),
         documents: app.documents.clone(),
         upload_limits: UploadLimits::default(),
+        kryptering: fiks_digisos::kryptering::Kryptering::generated(false).expect("a key pair"),
     };
     fiks_digisos::http::routes(&state).rules().into_iter().map(|(m, p, r)| (m.to_string(), p, r)).collect()
 }
@@ -298,6 +315,13 @@ async fn a_citizen_gets_nothing_of_another_citizens_case(app: &TestApp) {
     }
     let theirs = gql(app, Some(&other), query, json!({"id": id}), None).await;
     assert_eq!(theirs.data()["sak"], Value::Null, "another citizen's `sak` is null");
+    // The Fiks REST read API: the case, and its soknad.json by the id in the owner's DigisosSak, are 404.
+    let sak = app.get(&format!("/soknader/{id}"), Some(&owner)).await;
+    assert_eq!(sak.status, 200, "{:?}", sak.body);
+    let soknad_json = sak.body["originalSoknadNAV"]["metadata"].as_str().expect("soknad.json's id").to_owned();
+    assert_eq!(app.get(&format!("/soknader/{id}"), Some(&other)).await.status, 404);
+    let (status, _, _) = download(app, &format!("{PREFIX}/soknader/{id}/dokumenter/{soknad_json}"), &other).await;
+    assert_eq!(status, 404, "another citizen fetches soknad.json");
 }
 
 async fn a_fagsystem_cannot_touch_another_kommunes_case(app: &TestApp) {

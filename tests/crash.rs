@@ -132,6 +132,7 @@ const TABLES: &[(&str, &[&str])] = &[
     ("innsyn", &["innsyn_sak"]),
     ("navsupport", &["navsupport_sak"]),
     ("innsynslogg", &["innsynslogg"]),
+    ("mellomlagring", &["mellomlagring"]),
 ];
 
 async fn active_version(pool: &PgPool, projection: &str) -> i32 {

@@ -48,6 +48,7 @@ async fn start(dev_mode: bool, limits: HttpLimits) -> Service {
         auth: auth.clone(),
         documents: DocumentStore::in_memory(1024 * 1024),
         upload_limits: UploadLimits::default(),
+        kryptering: fiks_digisos::kryptering::Kryptering::generated(false).expect("a key pair"),
     };
     let router = fiks_digisos::http::routes(&state)
         .route(&[Method::GET], "/test/fagsystem", get(whoami), Rule::Callers(&[CallerKind::Fagsystem]))

@@ -107,10 +107,11 @@ struct App {
 struct Shared {
     store: DocumentStore,
     limits: UploadLimits,
+    kryptering: fiks_digisos::kryptering::Kryptering,
 }
 
 async fn soknad_route(State(s): State<Shared>, MultipartBody(m): MultipartBody) -> Result<axum::Json<Value>, ApiError> {
-    let upload = read_soknad(m, &s.store, &s.limits).await?;
+    let upload = read_soknad(m, &s.store, &s.limits, &s.kryptering).await?;
     Ok(axum::Json(serde_json::to_value(upload).map_err(|_| ApiError::internal())?))
 }
 
@@ -118,12 +119,12 @@ async fn ettersendelse_route(
     State(s): State<Shared>,
     MultipartBody(m): MultipartBody,
 ) -> Result<axum::Json<Value>, ApiError> {
-    let upload = read_ettersendelse(m, &s.store, &s.limits).await?;
+    let upload = read_ettersendelse(m, &s.store, &s.limits, &s.kryptering).await?;
     Ok(axum::Json(serde_json::to_value(upload).map_err(|_| ApiError::internal())?))
 }
 
 async fn filer_route(State(s): State<Shared>, MultipartBody(m): MultipartBody) -> Result<axum::Json<Value>, ApiError> {
-    let upload = read_filer(m, &s.store, &s.limits).await?;
+    let upload = read_filer(m, &s.store, &s.limits, &s.kryptering).await?;
     Ok(axum::Json(serde_json::to_value(upload).map_err(|_| ApiError::internal())?))
 }
 
@@ -136,7 +137,11 @@ async fn app(max_files: usize) -> App {
         .route("/ettersendelse", post(ettersendelse_route))
         .route("/filer", post(filer_route))
         .layer(body_limit(&limits, MAX_FILE))
-        .with_state(Shared { store: store.clone(), limits });
+        .with_state(Shared {
+            store: store.clone(),
+            limits,
+            kryptering: fiks_digisos::kryptering::Kryptering::generated(false).expect("a key pair"),
+        });
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("bind");
     let base = format!("http://{}", listener.local_addr().expect("addr"));
     tokio::spawn(async move { axum::serve(listener, router).await });

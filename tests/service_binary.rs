@@ -104,12 +104,33 @@ async fn the_service_starts_on_sqlite_by_default_and_stops_cleanly_on_sigterm() 
 async fn the_service_runs_on_postgres_when_database_url_names_it() {
     let db = FreshPostgres::create().await.expect("fresh database");
     let dir = tempfile::tempdir().unwrap();
+    // Outside development mode the key pair of encrypted uploads is configured (made here with openssl).
+    let (cert, key) = (dir.path().join("cert.pem"), dir.path().join("key.pem"));
+    let made = Command::new("openssl")
+        .args(["req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "2", "-subj", "/CN=digisos-test"])
+        .arg("-keyout")
+        .arg(&key)
+        .arg("-out")
+        .arg(&cert)
+        .output()
+        .expect("openssl runs");
+    assert!(made.status.success(), "{}", String::from_utf8_lossy(&made.stderr));
     let mut cmd = command(dir.path());
-    cmd.env("DATABASE_URL", db.url());
+    cmd.env("DATABASE_URL", db.url()).env("DIGISOS_DOKUMENTLAGER_CERT", &cert).env("DIGISOS_DOKUMENTLAGER_KEY", &key);
     let running = start(cmd);
     let (status, body) = get(format!("{}/internal/isready", running.base)).await;
     assert_eq!(status, 200, "{body}");
     assert_eq!(body["eventStore"], "postgres");
+    // It publishes the configured certificate.
+    let der = reqwest::get(format!("{}/digisos/api/v1/dokumentlager-public-key", running.base))
+        .await
+        .expect("answers")
+        .bytes()
+        .await
+        .expect("body");
+    let expected =
+        Command::new("openssl").args(["x509", "-outform", "DER", "-in"]).arg(&cert).output().expect("openssl");
+    assert_eq!(der.to_vec(), expected.stdout, "the configured certificate, DER");
     // Without development mode there is no development issuer.
     let (status, _) = get(format!("{}/dev-issuer/jwks.json", running.base)).await;
     assert_eq!(status, 404);
@@ -142,6 +163,10 @@ fn invalid_configuration_stops_start_up_naming_the_setting() {
         ("DIGISOS_READ_WAIT_SECS", "soon"),
         ("DIGISOS_DELIVERY_TTL_SECS", "0"),
         ("DIGISOS_REDELIVERY_INTERVAL_SECS", "0"),
+        ("DIGISOS_MELLOMLAGRING_MAX_AGE_SECS", "0"),
+        // Outside development mode the decryption key must be configured: a certificate without its key stops it.
+        ("DIGISOS_DOKUMENTLAGER_CERT", "/nonexistent/cert.pem"),
+        ("DIGISOS_REQUIRE_ENCRYPTED_FILES", "perhaps"),
     ] {
         let mut cmd = command(dir.path());
         cmd.env(name, value);

@@ -10,11 +10,17 @@ use axum::extract::{FromRequest, Multipart};
 use axum::http::Request;
 use fiks_digisos::documents::DocumentStore;
 use fiks_digisos::http::multipart::{UploadLimits, read_soknad};
+use fiks_digisos::kryptering::Kryptering;
 use libfuzzer_sys::fuzz_target;
 
 fn runtime() -> &'static tokio::runtime::Runtime {
     static RUNTIME: OnceLock<tokio::runtime::Runtime> = OnceLock::new();
     RUNTIME.get_or_init(|| tokio::runtime::Builder::new_current_thread().build().expect("a runtime"))
+}
+
+fn kryptering() -> &'static Kryptering {
+    static KRYPTERING: OnceLock<Kryptering> = OnceLock::new();
+    KRYPTERING.get_or_init(|| Kryptering::generated(false).expect("a key pair"))
 }
 
 fuzz_target!(|data: &[u8]| {
@@ -27,6 +33,6 @@ fuzz_target!(|data: &[u8]| {
             .expect("a request");
         let Ok(multipart) = Multipart::from_request(request, &()).await else { return };
         let store = DocumentStore::in_memory(64 * 1024);
-        let _ = read_soknad(multipart, &store, &UploadLimits::default()).await;
+        let _ = read_soknad(multipart, &store, &UploadLimits::default(), kryptering()).await;
     });
 });

@@ -4,6 +4,11 @@
 //! The citizen sees who looked (the employee's NAV ident), when, what was looked at, and whether access was
 //! granted. A refused lookup is shown too: it is an attempt to see the citizen's data, which they have a right
 //! to know about.
+//!
+//! Lookups through the Fiks REST staff endpoints come with Nav's system identity and no NAVident
+//! (`SystemAccessRecorded.v1` on the `audit-system-<orgnr>` streams); they are shown with `Nav-system <orgnr>`
+//! in place of the ident, since the hub does not know which employee it was (Nav's own trail does, under the
+//! same `sporingsId`).
 
 use async_trait::async_trait;
 use serde::Deserialize;
@@ -16,13 +21,20 @@ use crate::sql::{Arg, Conn};
 pub const NAME: &str = "innsynslogg";
 /// The event type it reads.
 pub const STAFF_ACCESS_RECORDED: &str = "StaffAccessRecorded.v1";
+/// The event type of a Nav system's lookup, which it reads too.
+pub const SYSTEM_ACCESS_RECORDED: &str = "SystemAccessRecorded.v1";
 const AUDIT_STREAM_PREFIX: &str = "audit-";
 
 /// The fields of an access record this model needs (the record is written by `fiks_digisos::auth::audit`).
 #[derive(Debug, Deserialize)]
 #[serde(rename_all = "camelCase")]
 struct Record {
-    navident: String,
+    /// Absent in a system record.
+    #[serde(default)]
+    navident: Option<String>,
+    /// A system record's Nav organisation number.
+    #[serde(default)]
+    orgnr: Option<String>,
     fnr: String,
     what: String,
     when: chrono::DateTime<chrono::Utc>,
@@ -69,24 +81,32 @@ impl Projection for InnsynsloggProjection {
         NAME
     }
 
+    /// 2: system lookups (`SystemAccessRecorded.v1`) are shown too; a rebuild picks up any that an older
+    /// instance skipped.
     fn version(&self) -> u32 {
-        1
+        2
     }
 
     async fn apply(&self, batch: &[EventEnvelope], model_version: i32, tx: Tx<'_>) -> Result<(), ApplyError> {
         let mut conn = Conn::from(tx);
         for event in batch {
-            if !event.stream.starts_with(AUDIT_STREAM_PREFIX) || event.event_type != STAFF_ACCESS_RECORDED {
+            let kjent = event.event_type == STAFF_ACCESS_RECORDED || event.event_type == SYSTEM_ACCESS_RECORDED;
+            if !event.stream.starts_with(AUDIT_STREAM_PREFIX) || !kjent {
                 continue;
             }
             let record: Record = serde_json::from_value(event.data.clone())
                 .map_err(|e| ApplyError::event(event, format!("access record does not decode: {e}")))?;
+            let hvem = match (record.navident, record.orgnr) {
+                (Some(navident), _) => navident,
+                (None, Some(orgnr)) => format!("Nav-system {orgnr}"),
+                (None, None) => return Err(ApplyError::event(event, "access record names neither navident nor orgnr")),
+            };
             let args = [
                 Arg::Int(i64::from(model_version)),
                 Arg::Text(event.event_id.to_string()),
                 Arg::Text(record.fnr),
                 Arg::Text(record.when.to_rfc3339_opts(chrono::SecondsFormat::Millis, true)),
-                Arg::Text(record.navident),
+                Arg::Text(hvem),
                 Arg::Text(record.what),
                 Arg::Text(record.decision),
                 Arg::Int(i64::try_from(event.position.commit).unwrap_or(i64::MAX)),

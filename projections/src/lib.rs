@@ -14,6 +14,7 @@
 mod envelope;
 pub mod innsynslogg;
 pub mod kommune;
+pub mod mellomlagring;
 pub mod mottak;
 mod projection;
 pub mod saker;
@@ -33,5 +34,6 @@ pub fn all() -> Vec<Arc<dyn Projection>> {
         Arc::new(saker::SakProjection(saker::Visning::Innsyn)),
         Arc::new(saker::SakProjection(saker::Visning::Navsupport)),
         Arc::new(innsynslogg::InnsynsloggProjection),
+        Arc::new(mellomlagring::MellomlagringProjection),
     ]
 }

@@ -86,7 +86,7 @@ pub(crate) async fn last_ned(
 }
 
 /// `inline` with the file name: an ASCII fallback and the exact name percent-encoded (RFC 6266 / 5987).
-fn content_disposition(filnavn: &str) -> String {
+pub(crate) fn content_disposition(filnavn: &str) -> String {
     let ascii: String =
         filnavn.chars().map(|c| if c.is_ascii_graphic() && c != '"' && c != '\\' { c } else { '_' }).collect();
     let encoded: String = filnavn

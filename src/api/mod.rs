@@ -6,10 +6,14 @@
 
 pub mod admin;
 pub mod dokumenter;
+pub mod dokumentlager_nokkel;
 pub mod edge;
 pub mod fagsystem;
+pub mod innsyn;
+pub mod mellomlagring;
 pub mod mottak;
 pub mod nav;
+pub mod nav_soknader;
 pub mod nav_system;
 
 use crate::http::AppState;
@@ -22,8 +26,12 @@ pub const PREFIX: &str = "/digisos/api/v1";
 pub fn routes(router: AccessRouter<AppState>, state: &AppState) -> AccessRouter<AppState> {
     let router = admin::routes(router);
     let router = nav_system::routes(router);
+    let router = nav_soknader::routes(router);
+    let router = innsyn::routes(router);
     let router = fagsystem::routes(router, state);
     let router = mottak::routes(router);
     let router = dokumenter::routes(router);
+    let router = dokumentlager_nokkel::routes(router);
+    let router = mellomlagring::routes(router, state);
     nav::routes(router, state)
 }

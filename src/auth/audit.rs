@@ -7,6 +7,15 @@
 //! append, the same record goes as one ArcSight CEF line to the `audit` log target, in the format Nav's own
 //! modia-api writes (DOMAIN.md D), for the security operations' log pipeline. That target is the only log
 //! line that carries the personal number in plain text.
+//!
+//! Nav support also reads through the Fiks REST endpoints (`/digisos/api/v1/nav/soknader/…`, DOMAIN.md A.7), as
+//! Nav's modia-api does: with Nav's own Maskinporten identity, not the employee's token. Such a call carries no
+//! NAVident (modia-api records the employee in its own audit trail and sends the same `sporingsId`, so the two
+//! trails can be joined, as Fiks Audit does it), so it is recorded as [`SystemAccess`]: the Nav system's
+//! organisation number, the `sporingsId` and the rest of the record, as `SystemAccessRecorded.v1` on the stream
+//! `audit-system-<orgnr>`, and as a CEF line whose `suid` is the organisation number and whose `cs3` says that
+//! the caller is a Nav system. A separate event type rather than a NAVident-less `StaffAccessRecorded`, so that
+//! no reader of staff records ever meets a record without an employee.
 
 use std::fmt::Write as _;
 
@@ -15,13 +24,15 @@ use serde::{Deserialize, Serialize};
 use serde_json::json;
 use uuid::Uuid;
 
-use super::{Fnr, NavIdent};
+use super::{Fnr, NavIdent, Orgnr};
 use crate::eventstore::{DynEventStore, ExpectedRevision, NewEvent, StoreError, StreamName};
 
 /// The log target of the CEF lines; route it to the audit sink, not to ordinary logs.
 pub const AUDIT_TARGET: &str = "audit";
 /// The event type of an access record.
 pub const STAFF_ACCESS_RECORDED: &str = "StaffAccessRecorded.v1";
+/// The event type of an access record of a Nav system (Maskinporten, no NAVident).
+pub const SYSTEM_ACCESS_RECORDED: &str = "SystemAccessRecorded.v1";
 
 /// Whether the access was granted.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
@@ -111,6 +122,52 @@ pub struct StaffAccessRecorded {
     pub call_id: Option<String>,
 }
 
+/// One access to a person's data by one of Nav's systems on behalf of an employee it does not name (the Fiks
+/// REST staff endpoints, called with Nav's Maskinporten identity).
+#[derive(Clone, Debug)]
+pub struct SystemAccess {
+    /// Which Nav system looked: the organisation number of its verified Maskinporten token.
+    pub orgnr: Orgnr,
+    /// Whose data.
+    pub fnr: Fnr,
+    /// What was asked for (the CEF title).
+    pub what: String,
+    /// The caller's trace id: what joins this record to the employee in Nav's own audit trail.
+    pub sporings_id: SporingsId,
+    /// Granted or refused.
+    pub decision: Decision,
+    /// The HTTP method.
+    pub method: String,
+    /// The request path.
+    pub path: String,
+    /// The request id (`x-request-id`), if any.
+    pub call_id: Option<String>,
+}
+
+/// The payload of `SystemAccessRecorded.v1`, as stored.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct SystemAccessRecorded {
+    /// Which Nav system looked.
+    pub orgnr: Orgnr,
+    /// Whose data.
+    pub fnr: Fnr,
+    /// What was asked for.
+    pub what: String,
+    /// When (UTC, milliseconds).
+    pub when: DateTime<Utc>,
+    /// The caller's trace id.
+    pub sporings_id: SporingsId,
+    /// Granted or refused.
+    pub decision: Decision,
+    /// The HTTP method.
+    pub method: String,
+    /// The request path.
+    pub path: String,
+    /// The request id, if any.
+    pub call_id: Option<String>,
+}
+
 /// Why an access could not be recorded (the read must then fail).
 #[derive(Debug, thiserror::Error)]
 pub enum AuditError {
@@ -140,6 +197,45 @@ impl AuditLog {
     /// The stream holding one employee's access records.
     pub fn stream_for(navident: &NavIdent) -> Result<StreamName, StoreError> {
         StreamName::parse(format!("audit-{navident}"))
+    }
+
+    /// The stream holding one Nav system's access records.
+    pub fn stream_for_system(orgnr: &Orgnr) -> Result<StreamName, StoreError> {
+        StreamName::parse(format!("audit-system-{orgnr}"))
+    }
+
+    /// Appends the record of a Nav system's access and then logs it to the `audit` target, as [`Self::record`].
+    pub async fn record_system(&self, entry: &SystemAccess) -> Result<(), AuditError> {
+        let event_id = Uuid::now_v7();
+        let record = SystemAccessRecorded {
+            orgnr: entry.orgnr.clone(),
+            fnr: entry.fnr.clone(),
+            what: entry.what.clone(),
+            when: Utc::now().trunc_subsecs(3),
+            sporings_id: entry.sporings_id.clone(),
+            decision: entry.decision,
+            method: entry.method.clone(),
+            path: entry.path.clone(),
+            call_id: entry.call_id.clone(),
+        };
+        let data = serde_json::to_value(&record).map_err(|e| AuditError::Serialize(e.to_string()))?;
+        let event = NewEvent::new(SYSTEM_ACCESS_RECORDED, data)
+            .with_id(event_id)
+            .with_metadata(json!({ "sporingsId": entry.sporings_id.as_str() }));
+        let stream = Self::stream_for_system(&entry.orgnr)?;
+        if let Err(err) = self.store.append(&stream, ExpectedRevision::Any, vec![event]).await {
+            tracing::error!(
+                target: "auth", orgnr = %entry.orgnr, sporings_id = %entry.sporings_id.as_str(), error = %err,
+                "a Nav system's access could not be recorded; the read is refused"
+            );
+            return Err(err.into());
+        }
+        let line = system_cef_line(&record, event_id);
+        match record.decision {
+            Decision::Permit => tracing::info!(target: AUDIT_TARGET, "{line}"),
+            Decision::Deny => tracing::warn!(target: AUDIT_TARGET, "{line}"),
+        }
+        Ok(())
     }
 
     /// Appends the record and then logs it to the `audit` target. Returns an error if the append failed, in
@@ -183,25 +279,78 @@ impl AuditLog {
 /// requestMethod=… flexString1=Permit flexString1Label=Decision cs5=<sporingsId> cs5Label=fiksRequestId`.
 /// `sproc` is the request id (or the event id), `dproc` this service; WARN marks a refusal.
 pub fn cef_line(record: &StaffAccessRecorded, event_id: Uuid) -> String {
-    let (severity, decision) = match record.decision {
-        Decision::Permit => ("INFO", "Permit"),
-        Decision::Deny => ("WARN", "Deny"),
+    let line = CefLine {
+        suid: record.navident.as_str(),
+        fnr: &record.fnr,
+        what: &record.what,
+        when: record.when,
+        sporings_id: &record.sporings_id,
+        decision: record.decision,
+        method: &record.method,
+        path: &record.path,
+        call_id: record.call_id.as_deref(),
     };
-    let call_id = record.call_id.clone().unwrap_or_else(|| event_id.to_string());
-    let mut line = format!("CEF:0|fiks-digisos|sporingslogg|1.0|audit:access|{}|{severity}|", cef_header(&record.what));
-    let fields = [
-        ("end", record.when.timestamp_millis().to_string()),
-        ("suid", record.navident.to_string()),
-        ("duid", record.fnr.expose().to_string()),
-        ("sproc", call_id),
-        ("dproc", "fiks-digisos".to_string()),
-        ("request", record.path.clone()),
-        ("requestMethod", record.method.clone()),
-        ("flexString1", decision.to_string()),
-        ("flexString1Label", "Decision".to_string()),
-        ("cs5", record.sporings_id.as_str().to_string()),
-        ("cs5Label", "fiksRequestId".to_string()),
-    ];
+    line.render(event_id, &[])
+}
+
+/// A Nav system's record as one CEF line: as [`cef_line`], with the organisation number as `suid`, followed by
+/// `cs3=nav-system cs3Label=callerKind` (no employee is known; `cs5`, the sporingsId, leads to them in Nav's
+/// own trail).
+pub fn system_cef_line(record: &SystemAccessRecorded, event_id: Uuid) -> String {
+    let line = CefLine {
+        suid: record.orgnr.as_str(),
+        fnr: &record.fnr,
+        what: &record.what,
+        when: record.when,
+        sporings_id: &record.sporings_id,
+        decision: record.decision,
+        method: &record.method,
+        path: &record.path,
+        call_id: record.call_id.as_deref(),
+    };
+    line.render(event_id, &[("cs3", "nav-system"), ("cs3Label", "callerKind")])
+}
+
+/// The fields of a CEF line, whoever looked.
+struct CefLine<'a> {
+    suid: &'a str,
+    fnr: &'a Fnr,
+    what: &'a str,
+    when: DateTime<Utc>,
+    sporings_id: &'a SporingsId,
+    decision: Decision,
+    method: &'a str,
+    path: &'a str,
+    call_id: Option<&'a str>,
+}
+
+impl CefLine<'_> {
+    fn render(&self, event_id: Uuid, extra: &[(&str, &str)]) -> String {
+        let (severity, decision) = match self.decision {
+            Decision::Permit => ("INFO", "Permit"),
+            Decision::Deny => ("WARN", "Deny"),
+        };
+        let call_id = self.call_id.map_or_else(|| event_id.to_string(), str::to_string);
+        let line = format!("CEF:0|fiks-digisos|sporingslogg|1.0|audit:access|{}|{severity}|", cef_header(self.what));
+        let mut fields = vec![
+            ("end", self.when.timestamp_millis().to_string()),
+            ("suid", self.suid.to_string()),
+            ("duid", self.fnr.expose().to_string()),
+            ("sproc", call_id),
+            ("dproc", "fiks-digisos".to_string()),
+            ("request", self.path.to_string()),
+            ("requestMethod", self.method.to_string()),
+            ("flexString1", decision.to_string()),
+            ("flexString1Label", "Decision".to_string()),
+        ];
+        fields.extend(extra.iter().map(|(k, v)| (*k, (*v).to_string())));
+        fields.push(("cs5", self.sporings_id.as_str().to_string()));
+        fields.push(("cs5Label", "fiksRequestId".to_string()));
+        extension(line, &fields)
+    }
+}
+
+fn extension(mut line: String, fields: &[(&str, String)]) -> String {
     for (i, (key, value)) in fields.iter().enumerate() {
         let sep = if i == 0 { "" } else { " " };
         let _ = write!(line, "{sep}{key}={}", cef_extension(value));
@@ -269,6 +418,30 @@ mod tests {
             "CEF:0|fiks-digisos|sporingslogg|1.0|audit:access|soknader:list|INFO|end=1700000000123 suid=Z123456 \
              duid=01017012343 sproc=req-1 dproc=fiks-digisos request=/digisos/api/v1/nav/soknader/soknader \
              requestMethod=POST flexString1=Permit flexString1Label=Decision \
+             cs5=5f0e6c1a-0000-4000-8000-000000000001 cs5Label=fiksRequestId"
+        );
+    }
+
+    #[test]
+    fn a_nav_systems_record_names_its_orgnr_and_kind_in_the_cef_line() {
+        let record = SystemAccessRecorded {
+            orgnr: Orgnr::parse("889640782").unwrap(),
+            fnr: Fnr::parse("01017012343").unwrap(),
+            what: "navSaker".into(),
+            when: Utc.timestamp_millis_opt(1_700_000_000_123).unwrap(),
+            sporings_id: SporingsId::parse("5f0e6c1a-0000-4000-8000-000000000001").unwrap(),
+            decision: Decision::Permit,
+            method: "POST".into(),
+            path: "/digisos/api/v1/nav/soknader/soknader".into(),
+            call_id: None,
+        };
+        let line = system_cef_line(&record, Uuid::nil());
+        assert_eq!(
+            line,
+            "CEF:0|fiks-digisos|sporingslogg|1.0|audit:access|navSaker|INFO|end=1700000000123 suid=889640782 \
+             duid=01017012343 sproc=00000000-0000-0000-0000-000000000000 dproc=fiks-digisos \
+             request=/digisos/api/v1/nav/soknader/soknader requestMethod=POST flexString1=Permit \
+             flexString1Label=Decision cs3=nav-system cs3Label=callerKind \
              cs5=5f0e6c1a-0000-4000-8000-000000000001 cs5Label=fiksRequestId"
         );
     }

@@ -25,7 +25,7 @@ use axum::http::StatusCode;
 use chrono::{DateTime, Utc};
 pub use digisos_schema::{Fnr, NavIdent, Orgnr};
 
-pub use audit::{AuditError, AuditLog, Decision, SporingsId, StaffAccess};
+pub use audit::{AuditError, AuditLog, Decision, SporingsId, StaffAccess, SystemAccess};
 pub use dev_issuer::{DevIssuer, DevRole, dev_issuer_jwks_handler};
 pub use extract::{AdminCaller, AuthRejection, CitizenCaller, FagsystemCaller, NavStaffCaller, NavSystemCaller};
 pub use issuers::{AuthConfig, AuthConfigError, IssuerConfig, IssuerKind};

@@ -23,6 +23,7 @@ use crate::eventstore::{DynEventStore, Position};
 use crate::http::multipart::UploadLimits;
 use crate::http::read_side::{ReadSide, with_read_side};
 use crate::http::{AppState, HttpLimits};
+use crate::kryptering::KrypteringConfig;
 use crate::projection_runner::{ProjectionRunner, RunnerOptions, read_db};
 
 /// The largest file the benchmark app accepts (the submissions send 100 KB files).
@@ -137,7 +138,10 @@ impl BenchApp {
         let limits =
             HttpLimits { max_body_bytes: upload_limits.max_body_bytes(MAX_FILE_BYTES), ..HttpLimits::default() };
         let store = database.event_store();
-        let state = AppState { store: store.clone(), auth: auth.clone(), documents, upload_limits };
+        let kryptering = KrypteringConfig::default()
+            .open(folder.folder(), true)
+            .map_err(|e| format!("the development key pair: {e}"))?;
+        let state = AppState { store: store.clone(), auth: auth.clone(), documents, upload_limits, kryptering };
         let chosen: Vec<Arc<dyn Projection>> = match projections {
             Projections::All => digisos_projections::all(),
             Projections::InnsynOnly => digisos_projections::all().into_iter().filter(|p| p.name() == INNSYN).collect(),

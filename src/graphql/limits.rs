@@ -94,7 +94,10 @@ impl Extension for DocumentLimitsExtension {
         variables: &Variables,
         next: NextParseQuery<'_>,
     ) -> ServerResult<ExecutableDocument> {
-        if let Some(document) = self.cache.get(query) {
+        // An automatic persisted query arrives parsed (by the APQ extension) with an empty text: it is checked,
+        // but never looked up or kept by its (empty) text, which would hand one hash's document to another.
+        let by_text = !query.is_empty();
+        if by_text && let Some(document) = self.cache.get(query) {
             return Ok(document);
         }
         let document = next.run(ctx, query, variables).await?;
@@ -105,7 +108,9 @@ impl Extension for DocumentLimitsExtension {
                 None,
             ));
         }
-        self.cache.insert(query, &document);
+        if by_text {
+            self.cache.insert(query, &document);
+        }
         Ok(document)
     }
 }

@@ -7,7 +7,7 @@ use std::sync::Arc;
 
 use async_graphql::dataloader::{DataLoader, Loader};
 use async_graphql::{ComplexObject, Context, Object, SimpleObject};
-use chrono::{Months, Utc};
+use chrono::Utc;
 use digisos_projections::innsynslogg::{self, InnsynsloggRad};
 use digisos_projections::kommune::{KommuneInfo, alle_kommuner};
 use digisos_projections::saker::{self, KommuneSak};
@@ -24,8 +24,6 @@ use crate::eventstore::StreamName;
 
 /// The most items any list returns.
 pub const MAX_FIRST: i32 = 100;
-/// How far back Nav support may look: cases changed within the last 15 months (DOMAIN.md D).
-const NAV_WINDOW_MONTHS: u32 = 15;
 
 /// The query root.
 pub struct Query;
@@ -310,10 +308,10 @@ fn parse_sporings_id(id: &str) -> async_graphql::Result<SporingsId> {
     SporingsId::parse(id).map_err(|e| error("BAD_USER_INPUT", format!("sporingsId: {e}")))
 }
 
-/// The oldest `sist_endret` Nav support may see, in milliseconds since the epoch.
+/// The oldest `sist_endret` Nav support may see, in milliseconds since the epoch (the 15 months of DOMAIN.md D,
+/// shared with the REST staff endpoints).
 fn window_start() -> i64 {
-    let now = Utc::now();
-    now.checked_sub_months(Months::new(NAV_WINDOW_MONTHS)).unwrap_or(now).timestamp_millis()
+    saker::nav_vindu_start(Utc::now())
 }
 
 /// Records a staff lookup before anything is returned; a failed record fails the lookup.

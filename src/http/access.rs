@@ -100,6 +100,8 @@ async fn enforce(State(guard): State<Arc<Guard>>, mut request: Request, next: Ne
         }
         Some(Rule::Public) => next.run(request).await,
         Some(Rule::Callers(kinds)) => match guard.auth.authenticate_headers(request.headers()).await {
+            // GraphQL clients read refusals from `errors` (see `ApiError::into_graphql_response`).
+            Err(err) if path.starts_with("/graphql") => ApiError::from(err).into_graphql_response(),
             Err(err) => ApiError::from(err).with_path(request.uri().path()).into_response(),
             Ok(caller) if !kinds.contains(&caller.kind()) => {
                 tracing::info!(caller = %caller.kind(), route = %path, "caller kind not allowed on route");

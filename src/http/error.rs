@@ -72,6 +72,12 @@ impl ApiError {
         Self::new(StatusCode::SERVICE_UNAVAILABLE, message)
     }
 
+    /// The same error with a machine-readable `errorCode`.
+    pub fn with_code(mut self, code: &'static str) -> Self {
+        self.code = Some(code);
+        self
+    }
+
     /// The same error, naming the request path in the body.
     pub fn with_path(mut self, path: impl Into<String>) -> Self {
         self.path = Some(path.into());
@@ -91,11 +97,13 @@ struct ErrorBody<'a> {
     status: u16,
     error: &'a str,
     error_id: Uuid,
-    message: &'a str,
+    // Before `message`: Nav's v2 client takes the last UUID after "message" in the body as the id of a søknad
+    // that already exists, and a path holds the navEksternRefId (a UUID).
     #[serde(skip_serializing_if = "Option::is_none")]
     path: Option<&'a str>,
     #[serde(skip_serializing_if = "Option::is_none")]
     original_path: Option<&'a str>,
+    message: &'a str,
     #[serde(skip_serializing_if = "Option::is_none")]
     error_code: Option<&'a str>,
     #[serde(skip_serializing_if = "<[Problem]>::is_empty")]
@@ -124,6 +132,43 @@ impl IntoResponse for ApiError {
         let mut response = (self.status, Json(body)).into_response();
         if self.status == StatusCode::UNAUTHORIZED {
             // RFC 6750: no error code when no credentials were sent at all.
+            let challenge = match self.code {
+                Some(code) if code == AuthError::MissingToken.code() => r#"Bearer realm="digisos""#,
+                _ => r#"Bearer realm="digisos", error="invalid_token""#,
+            };
+            response
+                .headers_mut()
+                .insert(axum::http::header::WWW_AUTHENTICATE, axum::http::HeaderValue::from_static(challenge));
+        }
+        response
+    }
+}
+
+impl ApiError {
+    /// The same refusal in the GraphQL response shape (`{"errors":[{"message", "extensions":{"code", …}}]}`),
+    /// for the GraphQL endpoint: Apollo, urql and graphql-request read an error from `errors`, not from a Fiks
+    /// error body, and key on `extensions.code` (`UNAUTHENTICATED` for a missing or invalid token). The status
+    /// stays what it is (401, 403, 400, 405, 503), and a 401 carries its `WWW-Authenticate` challenge as on REST.
+    pub fn into_graphql_response(self) -> Response {
+        let error_id = Uuid::new_v4();
+        tracing::info!(%error_id, status = self.status.as_u16(), detail = %self.message, "GraphQL request refused");
+        let code = match self.status {
+            StatusCode::UNAUTHORIZED => "UNAUTHENTICATED",
+            StatusCode::FORBIDDEN => "FORBIDDEN",
+            StatusCode::BAD_REQUEST => "BAD_REQUEST",
+            StatusCode::METHOD_NOT_ALLOWED => "METHOD_NOT_ALLOWED",
+            StatusCode::SERVICE_UNAVAILABLE => "UNAVAILABLE",
+            s if s.is_client_error() => "BAD_REQUEST",
+            _ => "INTERNAL_SERVER_ERROR",
+        };
+        let mut extensions = serde_json::json!({"code": code, "status": self.status.as_u16(), "errorId": error_id});
+        if let Some(reason) = self.code {
+            extensions["reason"] = serde_json::Value::from(reason);
+        }
+        let body = serde_json::json!({"errors": [{"message": self.message, "extensions": extensions}]});
+        let status = self.status;
+        let mut response = (status, Json(body)).into_response();
+        if status == StatusCode::UNAUTHORIZED {
             let challenge = match self.code {
                 Some(code) if code == AuthError::MissingToken.code() => r#"Bearer realm="digisos""#,
                 _ => r#"Bearer realm="digisos", error="invalid_token""#,

@@ -24,6 +24,7 @@ use tower_http::trace::TraceLayer;
 use crate::auth::Authenticator;
 use crate::documents::DocumentStore;
 use crate::eventstore::DynEventStore;
+use crate::kryptering::Kryptering;
 use access::{AccessRouter, Rule};
 use error::ApiError;
 use multipart::UploadLimits;
@@ -39,6 +40,8 @@ pub struct AppState {
     pub documents: DocumentStore,
     /// The limits of one upload request (files a request, part sizes).
     pub upload_limits: UploadLimits,
+    /// The keys encrypted uploads are decrypted with, and whether plain files are taken.
+    pub kryptering: Kryptering,
 }
 
 /// The response header that carries the event-store position a command produced (read-your-writes: send it back

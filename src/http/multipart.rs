@@ -11,7 +11,13 @@
 //!   `soknadJson` and `vedleggJson` (required, in any order, before the files), then per file a metadata part
 //!   followed by its file part; the first file is the søknad PDF.
 //! - ettersendelse ([`read_ettersendelse`]): `vedlegg.json` (or `vedleggJson`), then file pairs.
+//! - v2 søknad and ettersendelse ([`read_soknad_v2`], [`read_ettersendelse_v2`]): as v1, the generated PDFs as
+//!   `metadata` + a part named by the file, and the listed vedlegg not in the request left for mellomlagring.
 //! - fagsystem files ([`read_filer`]): file pairs only.
+//! - mellomlagring ([`read_mellomlagring`]): `metadata` + a part of any name, per file.
+//!
+//! Every file part may be CMS EnvelopedData for the hub's certificate ([`crate::kryptering`]): it is decrypted
+//! and its plaintext is what is checked and stored.
 //!
 //! File pairs. A metadata part is JSON `{filnavn, mimetype, storrelse}` (all required, extra fields ignored).
 //! Its names and the file part each one announces:
@@ -54,7 +60,8 @@ use digisos_schema::vedlegg::JsonVedleggSpesifikasjon;
 
 use crate::documents::{DocumentStore, DocumentsConfig, StoredBlob};
 use crate::http::error::ApiError;
-pub use filliste::GENERATED_PDFS;
+use crate::kryptering::Kryptering;
+pub use filliste::{GENERATED_PDFS, ListedFile};
 use names::{JsonSlot, Mode, PartRef};
 
 /// Default cap on one JSON document part (`soknadJson`, `vedleggJson`, …), in bytes.
@@ -180,6 +187,8 @@ pub struct SoknadUpload {
     pub soknad_pdf: UploadedFile,
     /// The other files, in request order.
     pub filer: Vec<UploadedFile>,
+    /// v2: the files `vedleggJson` lists that are to be taken from mellomlagring (empty for v1).
+    pub fra_mellomlagring: Vec<ListedFile>,
 }
 
 /// An ettersendelse as received.
@@ -187,8 +196,10 @@ pub struct SoknadUpload {
 pub struct EttersendelseUpload {
     /// `vedlegg.json`, schema-valid.
     pub vedlegg: JsonPart<JsonVedleggSpesifikasjon>,
-    /// The files, in request order (at least one).
+    /// The files, in request order (at least one in v1).
     pub filer: Vec<UploadedFile>,
+    /// v2: the files `vedlegg.json` lists that are to be taken from mellomlagring (empty for v1).
+    pub fra_mellomlagring: Vec<ListedFile>,
 }
 
 /// The fagsystem's files as received.
@@ -203,16 +214,39 @@ pub async fn read_soknad(
     multipart: Multipart,
     store: &DocumentStore,
     limits: &UploadLimits,
+    kryptering: &Kryptering,
 ) -> Result<SoknadUpload, ApiError> {
-    let collected = read::collect(Mode::Soknad, multipart, store, limits).await?;
-    let missing = |slot| read::missing_before_files(Mode::Soknad, slot, None);
+    soknad_of(Mode::Soknad, multipart, store, limits, kryptering).await
+}
+
+/// Reads a v2 søknad (`POST /digisos/api/v2/soknader/{kommunenummer}/{navEksternRefId}`): the generated PDFs in
+/// the request, the listed vedlegg left for mellomlagring ([`SoknadUpload::fra_mellomlagring`]).
+pub async fn read_soknad_v2(
+    multipart: Multipart,
+    store: &DocumentStore,
+    limits: &UploadLimits,
+    kryptering: &Kryptering,
+) -> Result<SoknadUpload, ApiError> {
+    soknad_of(Mode::SoknadV2, multipart, store, limits, kryptering).await
+}
+
+async fn soknad_of(
+    mode: Mode,
+    multipart: Multipart,
+    store: &DocumentStore,
+    limits: &UploadLimits,
+    kryptering: &Kryptering,
+) -> Result<SoknadUpload, ApiError> {
+    let collected = read::collect(mode, multipart, store, limits, kryptering).await?;
+    let missing = |slot| read::missing_before_files(mode, slot, None);
     let soknad = collected.soknad.ok_or_else(|| missing(JsonSlot::Soknad))?;
     let vedlegg = collected.vedlegg.ok_or_else(|| missing(JsonSlot::Vedlegg))?;
     let mut files = collected.files.into_iter();
     let soknad_pdf = files.next().ok_or_else(|| {
-        ApiError::bad_request(
-            "the søknad carries no files; the first file (vedleggSpesifikasjon:0 + dokument:0) is the søknad PDF",
-        )
+        ApiError::bad_request(match mode {
+            Mode::SoknadV2 => "the søknad carries no files; the first file (metadata + Soknad.pdf) is the søknad PDF",
+            _ => "the søknad carries no files; the first file (vedleggSpesifikasjon:0 + dokument:0) is the søknad PDF",
+        })
     })?;
     Ok(SoknadUpload {
         tilleggsinformasjon: collected.tilleggsinformasjon,
@@ -220,6 +254,7 @@ pub async fn read_soknad(
         vedlegg,
         soknad_pdf,
         filer: files.collect(),
+        fra_mellomlagring: collected.untaken,
     })
 }
 
@@ -228,14 +263,35 @@ pub async fn read_ettersendelse(
     multipart: Multipart,
     store: &DocumentStore,
     limits: &UploadLimits,
+    kryptering: &Kryptering,
 ) -> Result<EttersendelseUpload, ApiError> {
-    let collected = read::collect(Mode::Ettersendelse, multipart, store, limits).await?;
-    let vedlegg =
-        collected.vedlegg.ok_or_else(|| read::missing_before_files(Mode::Ettersendelse, JsonSlot::Vedlegg, None))?;
-    if collected.files.is_empty() {
+    ettersendelse_of(Mode::Ettersendelse, multipart, store, limits, kryptering).await
+}
+
+/// Reads a v2 ettersendelse (`POST /digisos/api/v2/soknader/{kommunenummer}/{fiksDigisosId}/{navEksternRefId}`):
+/// `vedlegg.json`, whose files are left for mellomlagring.
+pub async fn read_ettersendelse_v2(
+    multipart: Multipart,
+    store: &DocumentStore,
+    limits: &UploadLimits,
+    kryptering: &Kryptering,
+) -> Result<EttersendelseUpload, ApiError> {
+    ettersendelse_of(Mode::EttersendelseV2, multipart, store, limits, kryptering).await
+}
+
+async fn ettersendelse_of(
+    mode: Mode,
+    multipart: Multipart,
+    store: &DocumentStore,
+    limits: &UploadLimits,
+    kryptering: &Kryptering,
+) -> Result<EttersendelseUpload, ApiError> {
+    let collected = read::collect(mode, multipart, store, limits, kryptering).await?;
+    let vedlegg = collected.vedlegg.ok_or_else(|| read::missing_before_files(mode, JsonSlot::Vedlegg, None))?;
+    if collected.files.is_empty() && collected.untaken.is_empty() {
         return Err(ApiError::bad_request("the ettersendelse carries no files"));
     }
-    Ok(EttersendelseUpload { vedlegg, filer: collected.files })
+    Ok(EttersendelseUpload { vedlegg, filer: collected.files, fra_mellomlagring: collected.untaken })
 }
 
 /// Reads the fagsystem's files (`POST /{fiksOrgId}/{digisosId}/filer`).
@@ -243,10 +299,26 @@ pub async fn read_filer(
     multipart: Multipart,
     store: &DocumentStore,
     limits: &UploadLimits,
+    kryptering: &Kryptering,
 ) -> Result<FilerUpload, ApiError> {
-    let collected = read::collect(Mode::Filer, multipart, store, limits).await?;
+    let collected = read::collect(Mode::Filer, multipart, store, limits, kryptering).await?;
     if collected.files.is_empty() {
         return Err(ApiError::bad_request("the upload carries no files (a metadata part followed by a file part)"));
+    }
+    Ok(FilerUpload { filer: collected.files })
+}
+
+/// Reads files into mellomlagring (`POST /mellomlagring/{navEksternRefId}`): `metadata` then the file's part,
+/// once or more.
+pub async fn read_mellomlagring(
+    multipart: Multipart,
+    store: &DocumentStore,
+    limits: &UploadLimits,
+    kryptering: &Kryptering,
+) -> Result<FilerUpload, ApiError> {
+    let collected = read::collect(Mode::Mellomlagring, multipart, store, limits, kryptering).await?;
+    if collected.files.is_empty() {
+        return Err(ApiError::bad_request("the upload carries no file (a part metadata followed by the file's part)"));
     }
     Ok(FilerUpload { filer: collected.files })
 }

@@ -134,7 +134,12 @@ impl Sak {
         &self.soker_fnr
     }
 
-    /// Nav's reference of the søknad; `None` for a paper case.
+    /// Whether an ettersendelse with this `navEksternRefId` is on the case.
+    pub fn har_ettersendelse(&self, nav_ekstern_ref_id: &NavEksternRefId) -> bool {
+        self.ettersendelser.contains_key(nav_ekstern_ref_id)
+    }
+
+    /// The `navEksternRefId` of Nav's søknad (`None` for a paper case).
     pub fn nav_ekstern_ref_id(&self) -> Option<&NavEksternRefId> {
         self.soknad.as_ref().map(|(id, _)| id)
     }

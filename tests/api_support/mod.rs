@@ -9,6 +9,7 @@
 //! test sends exactly the bytes a client would.
 #![allow(dead_code)]
 
+pub mod cms;
 pub mod fixtures;
 mod form;
 
@@ -23,6 +24,7 @@ use fiks_digisos::eventstore::{DynEventStore, Position, RecordedEvent, StreamNam
 use fiks_digisos::http::multipart::UploadLimits;
 use fiks_digisos::http::read_side::{ReadSide, with_read_side};
 use fiks_digisos::http::{AppState, HttpLimits, POSITION_HEADER};
+use fiks_digisos::kryptering::KrypteringConfig;
 use fiks_digisos::projection_runner::{ProjectionRunner, RunnerOptions, read_db};
 use fiks_digisos::testkit::FreshPostgres;
 use reqwest::Method;
@@ -129,7 +131,16 @@ impl TestApp {
         let limits =
             HttpLimits { max_body_bytes: upload_limits.max_body_bytes(MAX_FILE_BYTES), ..HttpLimits::default() };
         let store = database.event_store();
-        let state = AppState { store: store.clone(), auth: auth.clone(), documents: documents.clone(), upload_limits };
+        // Development mode's key pair in the temporary data folder, as `serve` creates it: plain and encrypted
+        // files are both taken.
+        let kryptering = KrypteringConfig::default().open(dir.path(), true).expect("the development key pair");
+        let state = AppState {
+            store: store.clone(),
+            auth: auth.clone(),
+            documents: documents.clone(),
+            upload_limits,
+            kryptering,
+        };
         // The read side, as `serve` runs it: the projection runner and the read models' database.
         let runner = ProjectionRunner::start(
             store.clone(),

@@ -7,6 +7,10 @@
 //! a batch loads the states of the cases it touches in one query, applies their events in memory, recomputes each
 //! view once and writes one row per case. Both projections share this code and differ only in their table and in
 //! which view they store; they are separate projections so each can be rebuilt (and versioned) on its own.
+//!
+//! The stored state also answers the Fiks REST read API: `DigisosSak` and the case's JSON documents are built
+//! from it when read ([`SakTilstand`], [`crate::sakvisning::SakState::digisos_sak`]), the citizen's from
+//! `innsyn`, Nav support's from `navsupport`.
 
 mod query;
 mod write;
@@ -21,8 +25,9 @@ use crate::projection::{ApplyError, Projection, Tx};
 use crate::sakvisning::SakState;
 
 pub use query::{
-    EndretSak, KommuneSak, NavSakRad, endrede_saker, innsyn_sak, innsyn_saker_for_soker, kommune_saker, nav_sak,
-    nav_saker_for_soker, siste_endring,
+    EndretSak, KommuneSak, NAV_VINDU_MANEDER, NavSakRad, SakTilstand, endrede_saker, innsyn_sak,
+    innsyn_saker_for_soker, innsyn_tilstand, innsyn_tilstander, innsyn_tilstander_med_id, kommune_saker, nav_sak,
+    nav_saker_for_soker, nav_tilstand, nav_tilstander, nav_vindu_start, siste_endring,
 };
 
 /// The name of the citizen's read model.
@@ -52,8 +57,10 @@ impl Projection for SakProjection {
         }
     }
 
+    /// 2: the state keeps the document ids of `soknad.json`, each `vedlegg.json` and the current
+    /// `digisos-soker.json`, which the REST read API (`DigisosSak`) needs; states of version 1 lack them.
     fn version(&self) -> u32 {
-        1
+        2
     }
 
     async fn apply(&self, batch: &[EventEnvelope], model_version: i32, tx: Tx<'_>) -> Result<(), ApplyError> {

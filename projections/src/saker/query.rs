@@ -5,7 +5,15 @@
 use serde::de::DeserializeOwned;
 
 use crate::projection::{ReadDb, ReadError};
-use crate::sakvisning::{InnsynSak, NavSak};
+use crate::sakvisning::{InnsynSak, NavSak, SakState};
+
+/// How far back Nav support may look: cases changed within the last 15 months (DOMAIN.md D).
+pub const NAV_VINDU_MANEDER: u32 = 15;
+
+/// The oldest `sist_endret` Nav support may see at `now`, in milliseconds since the epoch.
+pub fn nav_vindu_start(now: chrono::DateTime<chrono::Utc>) -> i64 {
+    now.checked_sub_months(chrono::Months::new(NAV_VINDU_MANEDER)).unwrap_or(now).timestamp_millis()
+}
 
 /// A case in a kommune's case list (what the fagsystem sees of its own cases here; the whole case is in its
 /// mailbox and its own system).
@@ -30,6 +38,20 @@ pub struct NavSakRad {
     pub sist_endret_ms: i64,
     /// The view.
     pub sak: NavSak,
+}
+
+/// A case's fold state and whose case it is, for the Fiks REST read API (which builds `DigisosSak` and finds
+/// the case's JSON documents from the state, see [`SakState::digisos_sak`]).
+#[derive(Debug, Clone, PartialEq)]
+pub struct SakTilstand {
+    /// The case id.
+    pub fiks_digisos_id: String,
+    /// The citizen. Personal data.
+    pub soker_fnr: String,
+    /// When the case last changed (milliseconds since the epoch), for the 15-month window.
+    pub sist_endret_ms: i64,
+    /// The fold's state.
+    pub state: SakState,
 }
 
 /// A case whose view changed, for the live-update feed.
@@ -64,6 +86,44 @@ const NAV_EN: &str = "
 SELECT soker_fnr, sist_endret_ms, view FROM navsupport_sak
  WHERE version = (SELECT active_version FROM projection_state WHERE name = 'navsupport')
    AND fiks_digisos_id = $1 AND view IS NOT NULL AND soker_fnr IS NOT NULL";
+
+// The fold states for the REST read API. Lists hold the shown cases only (`view IS NOT NULL`: not deleted, and a
+// paper case only once the kommune has published a status); one case is read whatever its state, so that a
+// deleted case answers 410 rather than 404.
+const TILSTANDER: &str = "
+SELECT fiks_digisos_id, soker_fnr, sist_endret_ms, state FROM innsyn_sak
+ WHERE version = (SELECT active_version FROM projection_state WHERE name = 'innsyn')
+   AND soker_fnr = $1 AND view IS NOT NULL
+ ORDER BY sist_endret_ms DESC, fiks_digisos_id LIMIT $2";
+
+const TILSTAND: &str = "
+SELECT fiks_digisos_id, soker_fnr, sist_endret_ms, state FROM innsyn_sak
+ WHERE version = (SELECT active_version FROM projection_state WHERE name = 'innsyn')
+   AND fiks_digisos_id = $1 AND soker_fnr = $2";
+
+// Several cases by id, each a primary-key probe driven from the id list (as the projection's own load).
+const TILSTANDER_MED_ID_PG: &str = "
+SELECT s.fiks_digisos_id, s.soker_fnr, s.sist_endret_ms, s.state
+  FROM jsonb_array_elements_text($2::jsonb) AS ids (id)
+  CROSS JOIN LATERAL (
+       SELECT t.fiks_digisos_id, t.soker_fnr, t.sist_endret_ms, t.state FROM innsyn_sak t
+        WHERE t.version = (SELECT active_version FROM projection_state WHERE name = 'innsyn')
+          AND t.fiks_digisos_id = ids.id AND t.soker_fnr = $1 LIMIT 1) AS s";
+const TILSTANDER_MED_ID_SQLITE: &str = "
+SELECT fiks_digisos_id, soker_fnr, sist_endret_ms, state FROM innsyn_sak
+ WHERE version = (SELECT active_version FROM projection_state WHERE name = 'innsyn')
+   AND soker_fnr = $1 AND fiks_digisos_id IN (SELECT value FROM json_each($2))";
+
+const NAV_TILSTANDER: &str = "
+SELECT fiks_digisos_id, soker_fnr, sist_endret_ms, state FROM navsupport_sak
+ WHERE version = (SELECT active_version FROM projection_state WHERE name = 'navsupport')
+   AND soker_fnr = $1 AND sist_endret_ms >= $2 AND view IS NOT NULL
+ ORDER BY sist_endret_ms DESC, fiks_digisos_id LIMIT $3";
+
+const NAV_TILSTAND: &str = "
+SELECT fiks_digisos_id, soker_fnr, sist_endret_ms, state FROM navsupport_sak
+ WHERE version = (SELECT active_version FROM projection_state WHERE name = 'navsupport')
+   AND fiks_digisos_id = $1 AND soker_fnr IS NOT NULL";
 
 // SQLite (no LATERAL): one kommune per statement, read newest first from the index `innsyn_sak_kommune` (only the
 // tie-break on the id is sorted, and the sort stops at the page size), merged in Rust. `IN (SELECT value FROM
@@ -181,6 +241,74 @@ pub async fn nav_sak(db: &ReadDb, id: &str) -> Result<Option<NavSakRad>, ReadErr
         Ok(NavSakRad { soker_fnr, sist_endret_ms, sak: decode("navsupport_sak", &view)? })
     })
     .transpose()
+}
+
+type TilstandRad = (String, String, i64, String);
+
+fn tilstand(
+    table: &str,
+    (fiks_digisos_id, soker_fnr, sist_endret_ms, state): TilstandRad,
+) -> Result<SakTilstand, ReadError> {
+    let state = serde_json::from_str(&state).map_err(|e| ReadError::Corrupt(format!("{table}.state: {e}")))?;
+    Ok(SakTilstand { fiks_digisos_id, soker_fnr, sist_endret_ms, state })
+}
+
+/// The fold states of citizen `fnr`'s shown cases, most recently changed first, at most `first`.
+pub async fn innsyn_tilstander(db: &ReadDb, fnr: &str, first: u32) -> Result<Vec<SakTilstand>, ReadError> {
+    let first = i64::from(first);
+    let rows: Vec<TilstandRad> = match db {
+        ReadDb::Postgres(pool) => sqlx::query_as(TILSTANDER).bind(fnr).bind(first).fetch_all(pool).await?,
+        ReadDb::Sqlite(pool) => sqlx::query_as(TILSTANDER).bind(fnr).bind(first).fetch_all(pool).await?,
+    };
+    rows.into_iter().map(|r| tilstand("innsyn_sak", r)).collect()
+}
+
+/// The fold state of case `id` if it belongs to citizen `fnr`, also when it is deleted or not shown; `None` both
+/// when it does not exist and when it is someone else's (the caller cannot tell the two apart).
+pub async fn innsyn_tilstand(db: &ReadDb, id: &str, fnr: &str) -> Result<Option<SakTilstand>, ReadError> {
+    let row: Option<TilstandRad> = match db {
+        ReadDb::Postgres(pool) => sqlx::query_as(TILSTAND).bind(id).bind(fnr).fetch_optional(pool).await?,
+        ReadDb::Sqlite(pool) => sqlx::query_as(TILSTAND).bind(id).bind(fnr).fetch_optional(pool).await?,
+    };
+    row.map(|r| tilstand("innsyn_sak", r)).transpose()
+}
+
+/// The fold states of those of the cases `ids` that belong to citizen `fnr` (in no particular order; unknown ids
+/// and other people's cases are simply absent).
+pub async fn innsyn_tilstander_med_id(db: &ReadDb, fnr: &str, ids: &[String]) -> Result<Vec<SakTilstand>, ReadError> {
+    if ids.is_empty() {
+        return Ok(Vec::new());
+    }
+    let ids = serde_json::Value::from(ids.to_vec()).to_string();
+    let rows: Vec<TilstandRad> = match db {
+        ReadDb::Postgres(pool) => sqlx::query_as(TILSTANDER_MED_ID_PG).bind(fnr).bind(ids).fetch_all(pool).await?,
+        ReadDb::Sqlite(pool) => sqlx::query_as(TILSTANDER_MED_ID_SQLITE).bind(fnr).bind(ids).fetch_all(pool).await?,
+    };
+    rows.into_iter().map(|r| tilstand("innsyn_sak", r)).collect()
+}
+
+/// The fold states (Nav support's read model) of citizen `fnr`'s shown cases changed at or after `since_ms`, most
+/// recent first, at most `first`.
+pub async fn nav_tilstander(db: &ReadDb, fnr: &str, since_ms: i64, first: u32) -> Result<Vec<SakTilstand>, ReadError> {
+    let first = i64::from(first);
+    let rows: Vec<TilstandRad> = match db {
+        ReadDb::Postgres(pool) => {
+            sqlx::query_as(NAV_TILSTANDER).bind(fnr).bind(since_ms).bind(first).fetch_all(pool).await?
+        }
+        ReadDb::Sqlite(pool) => {
+            sqlx::query_as(NAV_TILSTANDER).bind(fnr).bind(since_ms).bind(first).fetch_all(pool).await?
+        }
+    };
+    rows.into_iter().map(|r| tilstand("navsupport_sak", r)).collect()
+}
+
+/// The fold state (Nav support's read model) of case `id`, with its citizen, also when it is deleted.
+pub async fn nav_tilstand(db: &ReadDb, id: &str) -> Result<Option<SakTilstand>, ReadError> {
+    let row: Option<TilstandRad> = match db {
+        ReadDb::Postgres(pool) => sqlx::query_as(NAV_TILSTAND).bind(id).fetch_optional(pool).await?,
+        ReadDb::Sqlite(pool) => sqlx::query_as(NAV_TILSTAND).bind(id).fetch_optional(pool).await?,
+    };
+    row.map(|r| tilstand("navsupport_sak", r)).transpose()
 }
 
 /// The cases of the kommuner `kommunenummer`, newest case first, at most `first`, after case `after` (the last id

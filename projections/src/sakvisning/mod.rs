@@ -8,9 +8,10 @@
 //! with [`InnsynSak::at`]. The views are async-graphql output types, so the GraphQL schema is these structs.
 //!
 //! Files: `state.rs` (what is remembered, and `apply`), `fold.rs` (B.5's fold, shared by both views),
-//! `innsyn.rs` and `nav.rs` (the two views), `typer.rs` (shared enums and document links), `utkast.rs` (the
-//! prefill).
+//! `innsyn.rs` and `nav.rs` (the two views), `digisos_sak.rs` (the case as the Fiks REST read API returns it,
+//! `DigisosSak`, DOMAIN.md A.5), `typer.rs` (shared enums and document links), `utkast.rs` (the prefill).
 
+mod digisos_sak;
 mod fold;
 mod innsyn;
 mod nav;
@@ -23,6 +24,10 @@ mod tests;
 
 use chrono::{DateTime, Duration, NaiveDate, Utc};
 
+pub use digisos_sak::{
+    DigisosSak, DigisosSoker, DokumentInfoDto, Ettersendelse, EttersendtInfoNav, JsonDokument, JsonDokumenttype,
+    OriginalSoknadNav, Tilleggsinformasjon, Ufullstendig,
+};
 pub use fold::{DEFAULT_SAKSREFERANSE, DEFAULT_SAKSTITTEL};
 pub use innsyn::{
     Historikk, Historikktype, InnsynDelsak, InnsynDokument, InnsynDokumentasjonkrav, InnsynForelopigSvar,

@@ -9,6 +9,12 @@
 //! the raw JSON also means a hendelse this version cannot read is kept, and read by a later version after a
 //! rebuild.
 //!
+//! Beside the inputs of the views, the state keeps what the Fiks REST read API answers with (`DigisosSak`,
+//! DOMAIN.md A.5, built in `digisos_sak.rs`): the stored `soknad.json` and `vedlegg.json` of the søknad and of
+//! each ettersendelse, and the current `digisos-soker.json`, each as the [`DokumentInfo`] of its blob. States
+//! written before these fields existed decode with them absent (serde defaults); the projections' version was
+//! raised with them, so such states are rebuilt.
+//!
 //! `apply` is idempotent over replays: an event whose stream revision is not above the last one applied is
 //! ignored, so a batch delivered twice leaves the state unchanged.
 
@@ -63,6 +69,14 @@ pub struct SakState {
     /// Whether a `digisos-soker.json` is on the case (received and not deleted since).
     #[serde(default)]
     pub(super) har_digisos_soker: bool,
+    /// The current `digisos-soker.json` (`digisosSoker` of `DigisosSak`); absent before the first update, after
+    /// the status updates were deleted, and in states written before this field existed.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub(super) digisos_soker: Option<GjeldendeDigisosSoker>,
+    /// The last `timestampSistOppdatert` given out, kept across a deletion of the status updates so that the
+    /// next file's timestamp is still later than any before it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub(super) sist_oppdatert_ms: Option<i64>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub(super) sist_endret: Option<Tidspunkt>,
     #[serde(default)]
@@ -83,6 +97,24 @@ pub(super) struct Innsending {
     pub(super) vedlegg: Vec<DokumentInfo>,
     pub(super) spesifikasjon: JsonVedleggSpesifikasjon,
     pub(super) timestamp_sendt: Tidspunkt,
+    /// The stored `soknad.json` (`originalSoknadNAV.metadata`; søknad only).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub(super) metadata: Option<DokumentInfo>,
+    /// The stored `vedlegg.json` (`vedleggMetadata`); absent only in states written before this field existed.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub(super) vedlegg_metadata: Option<DokumentInfo>,
+}
+
+/// The case's current `digisos-soker.json`, as `DigisosSak.digisosSoker` shows it.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub(super) struct GjeldendeDigisosSoker {
+    /// The stored file (`metadata` is its `dokumentlagerDokumentId`).
+    pub(super) metadata: DokumentInfo,
+    /// `timestampSistOppdatert`, in milliseconds since the epoch: when the file was received, but always later
+    /// than the previous file's (two files within one millisecond still differ), because clients cache the
+    /// file under this timestamp.
+    pub(super) sist_oppdatert_ms: i64,
 }
 
 /// How a delivery to the kommune's mailbox stands.
@@ -145,6 +177,8 @@ impl SakState {
                         vedlegg: s.vedlegg.clone(),
                         spesifikasjon: s.vedlegg_spesifikasjon.clone(),
                         timestamp_sendt: s.timestamp_sendt.clone(),
+                        metadata: Some(s.metadata.clone()),
+                        vedlegg_metadata: Some(s.vedlegg_metadata.clone()),
                     });
                 }
             }
@@ -170,6 +204,8 @@ impl SakState {
                     vedlegg: e.vedlegg.clone(),
                     spesifikasjon: e.vedlegg_spesifikasjon.clone(),
                     timestamp_sendt: e.timestamp_sendt.clone(),
+                    metadata: None,
+                    vedlegg_metadata: Some(e.vedlegg_metadata.clone()),
                 });
             }
             SakEvent::LeveranseOpprettet(l) => {
@@ -228,11 +264,19 @@ impl SakState {
             SakEvent::DigisosSokerOppdatert(d) => {
                 self.endret(&d.tidspunkt);
                 self.har_digisos_soker = true;
+                let mottatt_ms = d.tidspunkt.instant().timestamp_millis();
+                let sist_oppdatert_ms = match self.sist_oppdatert_ms {
+                    Some(forrige) if forrige >= mottatt_ms => forrige.saturating_add(1),
+                    _ => mottatt_ms,
+                };
+                self.sist_oppdatert_ms = Some(sist_oppdatert_ms);
+                self.digisos_soker = Some(GjeldendeDigisosSoker { metadata: d.metadata.clone(), sist_oppdatert_ms });
             }
             SakEvent::StatusoppdateringerSlettet(s) => {
                 self.endret(&s.tidspunkt);
                 self.hendelser.clear();
                 self.har_digisos_soker = false;
+                self.digisos_soker = None;
             }
             SakEvent::SakSlettet(s) => {
                 self.endret(&s.tidspunkt);

@@ -1081,3 +1081,126 @@ fn views_form_one_graphql_schema_with_documented_fields() {
         assert!(sdl.contains(expected), "{expected} missing from\n{sdl}");
     }
 }
+
+fn ms(s: &str) -> i64 {
+    now(s).timestamp_millis()
+}
+
+fn oppdatert(sak: &mut Sak, id: &str, tidspunkt: &str) {
+    sak.apply(SakEvent::DigisosSokerOppdatert(DigisosSokerOppdatert {
+        metadata: fil(id, "digisos-soker.json"),
+        version: "1.0.0".into(),
+        avsender: serde_json::from_value(json!({"systemnavn": "Test", "systemversjon": "1"})).expect("avsender"),
+        antall_hendelser: 1,
+        tidspunkt: t(tidspunkt),
+    }));
+}
+
+#[test]
+fn digisos_sak_of_a_nav_soknad_carries_every_document_id_and_epoch_ms_timestamps() {
+    let sak = komplett().state.digisos_sak().expect("complete").expect("shown");
+    let json = serde_json::to_value(&sak).expect("json");
+    assert_eq!(
+        json,
+        json!({
+            "fiksDigisosId": SAK_ID,
+            "sokerFnr": "01017012343",
+            "fiksOrgId": ORG_ID,
+            "kommunenummer": "0301",
+            "sistEndret": ms("2018-10-15T10:00:00.000Z"),
+            "originalSoknadNAV": {
+                "navEksternRefId": "ref-1",
+                "metadata": "00000000-0000-0000-0000-00000000b001",
+                "vedleggMetadata": "00000000-0000-0000-0000-00000000b002",
+                "soknadDokument": {"filnavn": "soknad.pdf", "dokumentlagerDokumentId": PDF_ID, "storrelse": 1234},
+                "vedlegg": [{"filnavn": "strom.pdf", "dokumentlagerDokumentId": STROM_ID, "storrelse": 1234}],
+                "timestampSendt": ms(SENDT),
+            },
+            "ettersendtInfoNAV": {"ettersendelser": [{
+                "navEksternRefId": "ref-e23",
+                "vedleggMetadata": "00000000-0000-0000-0000-00000000b003",
+                "vedlegg": [{
+                    "filnavn": "faktura-jan.pdf",
+                    "dokumentlagerDokumentId": "00000000-0000-0000-0000-00000000a003",
+                    "storrelse": 1234
+                }],
+                "timestampSendt": ms("2018-10-15T10:00:00.000Z"),
+            }]},
+            "digisosSoker": {
+                "metadata": "00000000-0000-0000-0000-00000000b004",
+                "dokumenter": [{
+                    "filnavn": "vedtak.pdf",
+                    "dokumentlagerDokumentId": "12345678-9abc-def0-1234-56789abcdef0",
+                    "storrelse": 1234
+                }],
+                "timestampSistOppdatert": ms("2018-10-13T14:00:00.000Z"),
+            },
+            "tilleggsinformasjon": {"enhetsnummer": "0301"},
+        })
+    );
+}
+
+#[test]
+fn a_paper_case_has_null_for_nav_parts_and_is_shown_once_it_has_a_status() {
+    let mut sak = Sak::papir();
+    assert_eq!(sak.state.digisos_sak(), Ok(None), "nothing published yet");
+    sak.hendelse(status("2019-01-01T10:00:00.000Z", "MOTTATT"));
+    oppdatert(&mut sak, "00000000-0000-0000-0000-00000000b010", "2019-01-01T10:00:01.000Z");
+    let json = serde_json::to_value(sak.state.digisos_sak().expect("complete").expect("shown")).expect("json");
+    assert_eq!(json["originalSoknadNAV"], Value::Null);
+    assert_eq!(json["ettersendtInfoNAV"], Value::Null);
+    assert_eq!(json["tilleggsinformasjon"], Value::Null);
+    assert_eq!(json["digisosSoker"]["metadata"], "00000000-0000-0000-0000-00000000b010");
+    assert_eq!(json["digisosSoker"]["dokumenter"], json!([]));
+}
+
+#[test]
+fn timestamp_sist_oppdatert_is_later_for_every_new_file_even_within_one_millisecond() {
+    let mut sak = Sak::soknad();
+    assert_eq!(sak.state.digisos_sak().expect("complete").expect("shown").digisos_soker, None);
+    sak.hendelse(status("2019-01-01T10:00:00.000Z", "MOTTATT"));
+    oppdatert(&mut sak, "00000000-0000-0000-0000-00000000b010", "2019-01-01T10:00:01.000Z");
+    oppdatert(&mut sak, "00000000-0000-0000-0000-00000000b011", "2019-01-01T10:00:01.000Z");
+    let stamp = |sak: &Sak| sak.state.digisos_sak().unwrap().unwrap().digisos_soker.map(|d| d.timestamp_sist_oppdatert);
+    assert_eq!(stamp(&sak), Some(ms("2019-01-01T10:00:01.000Z") + 1));
+    sak.apply(SakEvent::StatusoppdateringerSlettet(StatusoppdateringerSlettet {
+        antall_hendelser: 1,
+        tidspunkt: t("2019-01-01T10:00:01.000Z"),
+    }));
+    assert_eq!(stamp(&sak), None, "no file after the deletion");
+    sak.hendelse(status("2019-01-01T10:00:00.000Z", "MOTTATT"));
+    oppdatert(&mut sak, "00000000-0000-0000-0000-00000000b012", "2019-01-01T10:00:01.000Z");
+    assert_eq!(stamp(&sak), Some(ms("2019-01-01T10:00:01.000Z") + 2), "still later than every earlier file");
+}
+
+#[test]
+fn json_dokument_finds_the_json_documents_and_nothing_else() {
+    let mut sak = komplett();
+    let finn =
+        |sak: &Sak, id: &str| sak.state.json_dokument(Uuid::parse_str(id).expect("uuid")).map(|d| d.dokumenttype);
+    assert_eq!(finn(&sak, "00000000-0000-0000-0000-00000000b001"), Some(JsonDokumenttype::Soknad));
+    assert_eq!(finn(&sak, "00000000-0000-0000-0000-00000000b002"), Some(JsonDokumenttype::Vedlegg));
+    assert_eq!(finn(&sak, "00000000-0000-0000-0000-00000000b003"), Some(JsonDokumenttype::Vedlegg));
+    assert_eq!(finn(&sak, "00000000-0000-0000-0000-00000000b004"), Some(JsonDokumenttype::DigisosSoker));
+    for file in [PDF_ID, STROM_ID, "00000000-0000-0000-0000-00000000a003", "12345678-9abc-def0-1234-56789abcdef0"] {
+        assert_eq!(finn(&sak, file), None, "{file} is a file, not a JSON document");
+    }
+    oppdatert(&mut sak, "00000000-0000-0000-0000-00000000b005", "2019-01-01T10:00:00.000Z");
+    assert_eq!(finn(&sak, "00000000-0000-0000-0000-00000000b004"), None, "an earlier digisos-soker.json");
+    assert_eq!(finn(&sak, "00000000-0000-0000-0000-00000000b005"), Some(JsonDokumenttype::DigisosSoker));
+    sak.apply(SakEvent::SakSlettet(SakSlettet { arsak: "test".into(), tidspunkt: t("2019-02-01T10:00:00.000Z") }));
+    assert_eq!(finn(&sak, "00000000-0000-0000-0000-00000000b001"), None, "a deleted case has no documents");
+    assert_eq!(sak.state.digisos_sak(), Ok(None));
+}
+
+#[test]
+fn a_state_written_before_the_document_ids_existed_is_incomplete_not_wrong() {
+    let mut json = serde_json::to_value(&komplett().state).expect("json");
+    json["soknad"].as_object_mut().expect("soknad").remove("metadata");
+    let old: SakState = serde_json::from_value(json).expect("an older state still decodes");
+    assert_eq!(old.digisos_sak(), Err(Ufullstendig));
+    let mut json = serde_json::to_value(&komplett().state).expect("json");
+    json.as_object_mut().expect("state").remove("digisosSoker");
+    let old: SakState = serde_json::from_value(json).expect("an older state still decodes");
+    assert_eq!(old.digisos_sak(), Err(Ufullstendig));
+}

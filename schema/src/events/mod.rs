@@ -2,7 +2,8 @@
 //!
 //! Two kinds of streams (DESIGN.md "Write side"):
 //! - `sak-<fiksDigisosId>`: one case, from the søknad (or the paper case) to its deletion ([`SakEvent`]);
-//! - `kommune-<kommunenummer>`: one kommune's configuration ([`KommuneEvent`]).
+//! - `kommune-<kommunenummer>`: one kommune's configuration ([`KommuneEvent`]);
+//! - `mellomlagring-<digest>`: the files Nav stores ahead of a v2 søknad or ettersendelse ([`MellomlagringEvent`]).
 //!
 //! Shape, and why:
 //! - **Versioned type names.** Each event is stored under `<Name>.v<n>` (`SoknadMottatt.v1`). The payload
@@ -23,11 +24,16 @@
 mod dokument;
 mod fingerprint;
 mod kommune;
+mod mellomlagring;
 mod sak;
 
 pub use dokument::{DokumentInfo, Sha512};
 pub use fingerprint::{Fingerprint, canonical_json};
 pub use kommune::{KommuneEvent, KommuneKonfigurasjon, KommuneKonfigurert, Kontaktpersoner};
+pub use mellomlagring::{
+    FilMellomlagret, MELLOMLAGRING_STREAM_PREFIX, MellomlagretFilSlettet, MellomlagringEvent, MellomlagringTomt,
+    TomtArsak, is_mellomlagring_stream, mellomlagring_stream,
+};
 pub use sak::{
     DigisosSokerOppdatert, DokumentLastetOpp, DokumentSlettet, EttersendelseMottatt, HendelseFjernet,
     HendelseRegistrert, LeveranseAvvist, LeveranseId, LeveranseKvittert, LeveranseOpprettet, LeveranseTilbudtIgjen,

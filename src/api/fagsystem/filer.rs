@@ -22,6 +22,7 @@ use crate::commands::{self, SakAggregate};
 use crate::http::AppState;
 use crate::http::error::ApiError;
 use crate::http::multipart::{MultipartBody, read_filer};
+use crate::http::read_side::ReadSide;
 use crate::sak::{DeleteFiles, SakCommand, UploadFiles};
 
 /// `DokumentInfo` as the real API answers it.
@@ -52,14 +53,15 @@ fn ids(path: Result<Path<(String, String)>, PathRejection>) -> Result<(FiksOrgId
 pub(super) async fn last_opp(
     State(state): State<AppState>,
     FagsystemCaller(orgnr): FagsystemCaller,
+    read: Option<ReadSide>,
     headers: HeaderMap,
     path: Result<Path<(String, String)>, PathRejection>,
     MultipartBody(multipart): MultipartBody,
 ) -> Result<Response, ApiError> {
     let (fiks_org_id, digisos_id) = ids(path)?;
     // Access before the body, so that a refused request stores no file at all.
-    let tillatt = sak_for_fagsystem(&state.store, fiks_org_id, &orgnr, digisos_id).await?;
-    let upload = read_filer(multipart, &state.documents, &state.upload_limits).await?;
+    let tillatt = sak_for_fagsystem(&state.store, read.as_ref(), fiks_org_id, &orgnr, digisos_id).await?;
+    let upload = read_filer(multipart, &state.documents, &state.upload_limits, &state.kryptering).await?;
     let filer: Vec<DokumentInfo> = upload.filer.iter().map(|f| f.dokument_info()).collect();
     let svar: Vec<DokumentInfoSvar> = filer.iter().map(DokumentInfoSvar::from).collect();
     let outcome = commands::execute::<SakAggregate>(
@@ -76,10 +78,11 @@ pub(super) async fn last_opp(
 pub(super) async fn list(
     State(state): State<AppState>,
     FagsystemCaller(orgnr): FagsystemCaller,
+    read: Option<ReadSide>,
     path: Result<Path<(String, String)>, PathRejection>,
 ) -> Result<Response, ApiError> {
     let (fiks_org_id, digisos_id) = ids(path)?;
-    let tillatt = sak_for_fagsystem(&state.store, fiks_org_id, &orgnr, digisos_id).await?;
+    let tillatt = sak_for_fagsystem(&state.store, read.as_ref(), fiks_org_id, &orgnr, digisos_id).await?;
     let mut filer: Vec<DokumentInfo> = Vec::new();
     for event in &tillatt.events {
         match event {
@@ -98,13 +101,14 @@ pub(super) async fn list(
 pub(super) async fn slett(
     State(state): State<AppState>,
     FagsystemCaller(orgnr): FagsystemCaller,
+    read: Option<ReadSide>,
     headers: HeaderMap,
     path: Result<Path<(String, String)>, PathRejection>,
     RawQuery(query): RawQuery,
 ) -> Result<Response, ApiError> {
     let (fiks_org_id, digisos_id) = ids(path)?;
     let fil_ider = fil_ider(query.as_deref().unwrap_or_default())?;
-    let tillatt = sak_for_fagsystem(&state.store, fiks_org_id, &orgnr, digisos_id).await?;
+    let tillatt = sak_for_fagsystem(&state.store, read.as_ref(), fiks_org_id, &orgnr, digisos_id).await?;
     let outcome = commands::execute::<SakAggregate>(
         &state.store,
         &tillatt.stream,

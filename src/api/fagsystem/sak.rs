@@ -6,7 +6,9 @@
 //! `$.sak.soker`), the JSON Schema of `digisos-soker.json` (400; problem paths are within `sak.soker`), and
 //! then the decider, which diffs the file against the recorded hendelser and checks what the schema cannot
 //! (first update has MOTTATT, referenced files exist on the case). The file is stored before the command (its
-//! id goes into the event); a refused file stays an unreferenced, content-addressed blob.
+//! id goes into the event); a refused file stays an unreferenced, content-addressed blob. What is stored is
+//! the bytes of `sak.soker` exactly as the fagsystem sent them (not the parsed value written out again, which
+//! would reorder keys and rewrite numbers): the Fiks read API serves that blob as `digisos-soker.json`.
 
 use axum::Json;
 use axum::body::Bytes;
@@ -90,6 +92,7 @@ pub(super) async fn ny_papirsak(
 pub(super) async fn oppdater(
     State(state): State<AppState>,
     FagsystemCaller(orgnr): FagsystemCaller,
+    read: Option<ReadSide>,
     headers: HeaderMap,
     path: Result<Path<(String, String)>, PathRejection>,
     body: Bytes,
@@ -97,7 +100,7 @@ pub(super) async fn oppdater(
     let Path((fiks_org_id, digisos_id)) = path.map_err(path_error)?;
     let fiks_org_id = param(&fiks_org_id, FiksOrgId::parse)?;
     let digisos_id = param(&digisos_id, FiksDigisosId::parse)?;
-    let tillatt = sak_for_fagsystem(&state.store, fiks_org_id, &orgnr, digisos_id).await?;
+    let tillatt = sak_for_fagsystem(&state.store, read.as_ref(), fiks_org_id, &orgnr, digisos_id).await?;
     tillatt
         .kommune
         .kan_oppdatere_status(tillatt.sak.kommunenummer())
@@ -107,8 +110,8 @@ pub(super) async fn oppdater(
     validate(DocumentKind::DigisosSoker, &soker).map_err(|problems| {
         ApiError::invalid_document("sak.soker is not a valid digisos-soker.json (paths are within sak.soker)", problems)
     })?;
-    let bytes = serde_json::to_vec(&soker).map_err(|_| ApiError::internal())?;
-    let blob = state.documents.put(Bytes::from(bytes)).await.map_err(ApiError::from)?;
+    let bytes = raw_digisos_soker(&body)?;
+    let blob = state.documents.put(bytes).await.map_err(ApiError::from)?;
     let command = UpdateDigisosSoker {
         fiks_org_id,
         metadata: blob.dokument_info("digisos-soker.json", "application/json"),
@@ -129,13 +132,14 @@ pub(super) async fn oppdater(
 pub(super) async fn slett_statusoppdateringer(
     State(state): State<AppState>,
     FagsystemCaller(orgnr): FagsystemCaller,
+    read: Option<ReadSide>,
     headers: HeaderMap,
     path: Result<Path<(String, String)>, PathRejection>,
 ) -> Result<Response, ApiError> {
     let Path((fiks_org_id, digisos_id)) = path.map_err(path_error)?;
     let fiks_org_id = param(&fiks_org_id, FiksOrgId::parse)?;
     let digisos_id = param(&digisos_id, FiksDigisosId::parse)?;
-    let tillatt = sak_for_fagsystem(&state.store, fiks_org_id, &orgnr, digisos_id).await?;
+    let tillatt = sak_for_fagsystem(&state.store, read.as_ref(), fiks_org_id, &orgnr, digisos_id).await?;
     let outcome = commands::execute::<SakAggregate>(
         &state.store,
         &tillatt.stream,
@@ -144,6 +148,29 @@ pub(super) async fn slett_statusoppdateringer(
     )
     .await?;
     Ok(respond(StatusCode::NO_CONTENT, outcome.position, ()))
+}
+
+/// The bytes of `sak.soker` in `body` exactly as sent (the body has been read by [`digisos_soker_of`] already).
+fn raw_digisos_soker(body: &Bytes) -> Result<Bytes, ApiError> {
+    #[derive(Deserialize)]
+    struct Envelope<'a> {
+        #[serde(borrow)]
+        sak: Sak<'a>,
+    }
+    #[derive(Deserialize)]
+    struct Sak<'a> {
+        #[serde(borrow)]
+        soker: &'a serde_json::value::RawValue,
+    }
+    let envelope: Envelope<'_> = serde_json::from_slice(body).map_err(|e| {
+        // Only a body the value parse took but this one does not: a repeated `sak` or `soker` key.
+        ApiError::invalid_document(
+            "the body is not a digisos-soker update",
+            vec![Problem { path: "$.sak.soker".into(), message: format!("must occur once: {e}") }],
+        )
+    })?;
+    // A borrowed `RawValue` is a slice of the body itself: taken as such, without a copy.
+    Ok(body.slice_ref(envelope.sak.soker.get().as_bytes()))
 }
 
 /// `sak.soker` of a body `{"type": "no.nav.digisos.digisos.soker.v1", "sak": {"soker": …}}`.

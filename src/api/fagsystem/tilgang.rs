@@ -2,11 +2,13 @@
 //! kommune behind `fiksOrgId` lists in `fagsystemOrgnr`.
 //!
 //! Two shapes, chosen so that existence does not leak and a fagsystem reads its own writes:
-//! - **case paths** (`/{fiksOrgId}/{digisosId}…`): the case is loaded from its stream and its own kommune's
-//!   configuration from the kommune stream (the write side: both are needed to decide anyway, and the caller's
-//!   previous command is visible at once). A case that does not exist, belongs to another `fiksOrgId`, or whose
-//!   kommune does not list the caller is answered **404** alike, so another kommune's fagsystem cannot probe for
-//!   case ids. A deleted case is 410.
+//! - **case paths** (`/{fiksOrgId}/{digisosId}…`): first, as on organisation paths, a caller that is not a
+//!   fagsystem of `fiksOrgId` at all is answered **403** (a kommune's integration developer with a wrong
+//!   `fiksOrgId` is told so on every path, whatever the case id). Then the case is loaded from its stream and its
+//!   own kommune's configuration from the kommune stream (the write side: both are needed to decide anyway, and
+//!   the caller's previous command is visible at once). A case that does not exist, belongs to another
+//!   `fiksOrgId`, or whose kommune does not list the caller is answered **404** alike, so a fagsystem cannot probe
+//!   for other kommuners' case ids. A deleted case is 410.
 //! - **organisation paths** (`/{fiksOrgId}/ny`, the mailbox): the kommuner of `fiksOrgId` come from the `kommune`
 //!   read model (only it can answer "which kommuner does this organisation stand for"), and each is checked again
 //!   against its kommune stream, so a configuration change takes effect at once. A caller not listed by any of
@@ -38,27 +40,44 @@ pub(crate) struct TillattSak {
     pub events: Vec<SakEvent>,
 }
 
-/// Loads case `digisos_id` for fagsystem `orgnr` acting as `fiks_org_id` (404 / 410 as described above).
+/// Loads case `digisos_id` for fagsystem `orgnr` acting as `fiks_org_id` (403 / 404 / 410 as described above).
+///
+/// The case and its kommune are decided on their streams; only a refusal asks the `kommune` read model whether the
+/// caller serves `fiks_org_id` at all (403) or the case is simply not one it may see (404). So a caller's
+/// ordinary writes never wait for, or depend on, the read model. Without the read side (a process serving only the
+/// write side) every refusal is 404.
 pub(crate) async fn sak_for_fagsystem(
     store: &DynEventStore,
+    read: Option<&ReadSide>,
     fiks_org_id: FiksOrgId,
     orgnr: &Orgnr,
     digisos_id: FiksDigisosId,
 ) -> Result<TillattSak, ApiError> {
+    let refused = |not_found: ApiError| async move {
+        match read {
+            Some(read) => match kommuner_for_fagsystem(read, store, fiks_org_id, orgnr).await {
+                Ok(_) => not_found,
+                Err(forbidden) => forbidden,
+            },
+            None => not_found,
+        }
+    };
     let stream = stream_name(sak_stream(digisos_id))?;
     let events = read_case(store, &stream).await?;
     let not_found = || ApiError::not_found(format!("no case {digisos_id} for fiksOrgId {fiks_org_id}"));
     let sak = match events.iter().fold(SakState::default(), sak::evolve) {
-        SakState::Ny => return Err(not_found()),
-        SakState::Slettet { .. } => return Err(ApiError::new(axum::http::StatusCode::GONE, "the case was deleted")),
+        SakState::Ny => return Err(refused(not_found()).await),
+        SakState::Slettet { .. } => {
+            return Err(refused(ApiError::new(axum::http::StatusCode::GONE, "the case was deleted")).await);
+        }
         SakState::Aktiv(sak) => sak,
     };
     if sak.fiks_org_id() != fiks_org_id {
-        return Err(not_found());
+        return Err(refused(not_found()).await);
     }
     let kommune = kommune(store, sak.kommunenummer()).await?;
     if !kommune.tillater_fagsystem(orgnr) {
-        return Err(not_found());
+        return Err(refused(not_found()).await);
     }
     Ok(TillattSak { stream, sak, kommune, events })
 }

@@ -46,7 +46,7 @@ pub(super) async fn submit_soknad(
     let kommune = kommune(&state, kommunenummer).await?;
     kommune.kan_motta_soknad(kommunenummer, None).map_err(into_api)?;
 
-    let upload = read_soknad(multipart, &state.documents, &state.upload_limits).await?;
+    let upload = read_soknad(multipart, &state.documents, &state.upload_limits, &state.kryptering).await?;
     ensure_own_soknad(&upload, &fnr)?;
     let enhet = enhet_of(&upload)?;
     let konfigurasjon = kommune.kan_motta_soknad(kommunenummer, enhet).map_err(into_api)?;
@@ -107,7 +107,7 @@ pub(super) async fn ettersend(
         _ => {}
     }
 
-    let upload = read_ettersendelse(multipart, &state.documents, &state.upload_limits).await?;
+    let upload = read_ettersendelse(multipart, &state.documents, &state.upload_limits, &state.kryptering).await?;
     let command = Ettersend {
         kommunenummer,
         innsender: fnr,
@@ -129,25 +129,25 @@ pub(super) async fn ettersend(
 }
 
 /// The kommune's configuration as its stream tells it.
-async fn kommune(state: &AppState, kommunenummer: Kommunenummer) -> Result<KommuneState, ApiError> {
+pub(super) async fn kommune(state: &AppState, kommunenummer: Kommunenummer) -> Result<KommuneState, ApiError> {
     let stream = stream(kommune_stream(kommunenummer))?;
     let (kommune, _, _) = commands::load::<KommuneAggregate>(&state.store, &stream).await?;
     Ok(kommune)
 }
 
-fn stream(name: String) -> Result<StreamName, ApiError> {
+pub(super) fn stream(name: String) -> Result<StreamName, ApiError> {
     StreamName::parse(name).map_err(|e| {
         tracing::error!(error = %e, "a stream name built from parsed ids was refused");
         ApiError::internal()
     })
 }
 
-fn into_api(refusal: crate::sak::KommuneRefusal) -> ApiError {
+pub(super) fn into_api(refusal: crate::sak::KommuneRefusal) -> ApiError {
     crate::sak::Rejection::from(refusal).into()
 }
 
 /// 403 unless the søknad's `personIdentifikator` is the caller's.
-fn ensure_own_soknad(upload: &SoknadUpload, fnr: &Fnr) -> Result<(), ApiError> {
+pub(super) fn ensure_own_soknad(upload: &SoknadUpload, fnr: &Fnr) -> Result<(), ApiError> {
     if upload.soknad.typed.person_identifikator == fnr.expose() {
         Ok(())
     } else {
@@ -159,7 +159,7 @@ fn ensure_own_soknad(upload: &SoknadUpload, fnr: &Fnr) -> Result<(), ApiError> {
 
 /// The NAV office the søknad was sent to: `tilleggsinformasjonJson.enhetsnummer`, else the søknad's
 /// `mottaker.enhetsnummer` (an empty one counts as not given; anything else must be 4 digits).
-fn enhet_of(upload: &SoknadUpload) -> Result<Option<Enhetsnummer>, ApiError> {
+pub(super) fn enhet_of(upload: &SoknadUpload) -> Result<Option<Enhetsnummer>, ApiError> {
     if let Some(enhet) = upload.tilleggsinformasjon.as_ref().and_then(|t| t.typed.enhetsnummer) {
         return Ok(Some(enhet));
     }

@@ -1,11 +1,13 @@
 //! Nav's endpoints on behalf of the citizen (DOMAIN.md A.2): submitting a søknad and sending more documents
-//! to its case. Both are multipart uploads authorised by the citizen's own token.
+//! to its case, in v1 (every file in the request, `innsending.rs`) and v2 (the vedlegg from mellomlagring,
+//! `v2.rs`). All are multipart uploads authorised by the citizen's own token.
 //!
 //! The handlers are in `innsending.rs`; `../edge.rs` holds what every REST handler shares (path parameters, the
 //! position header, event metadata). Upload routes lift axum's 2 MB default body limit to what the upload
 //! limits allow ([`body_limit`]); the app's overall body limit still applies on top.
 
 mod innsending;
+mod v2;
 
 use axum::http::Method;
 use axum::routing::post;
@@ -31,6 +33,18 @@ pub fn routes(router: AccessRouter<AppState>, state: &AppState) -> AccessRouter<
             &[Method::POST],
             "/digisos/api/v1/soknader/{kommunenummer}/{fiksDigisosId}/{navEksternRefId}",
             post(innsending::ettersend).layer(limit()),
+            CITIZEN,
+        )
+        .route(
+            &[Method::POST],
+            "/digisos/api/v2/soknader/{kommunenummer}/{navEksternRefId}",
+            post(v2::submit_soknad).layer(limit()),
+            CITIZEN,
+        )
+        .route(
+            &[Method::POST],
+            "/digisos/api/v2/soknader/{kommunenummer}/{fiksDigisosId}/{navEksternRefId}",
+            post(v2::ettersend).layer(limit()),
             CITIZEN,
         )
 }

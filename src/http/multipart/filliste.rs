@@ -8,8 +8,8 @@
 //!   søknad (the søknad PDF, whatever its name), and files named `Soknad.pdf`, `Soknad-juridisk.pdf`,
 //!   `Brukerkvittering.pdf` or `ettersendelse.pdf`. Such a file still takes a listing of its name if there is one;
 //! - every listed file must be uploaded: a `vedlegg.json` that names a file the request does not carry would
-//!   describe documents the case does not have (Nav's v2 flow, which leaves the vedlegg in its mellomlagring,
-//!   is not offered here);
+//!   describe documents the case does not have; in Nav's v2 flow the files not in the request are looked up in
+//!   the mellomlagring of the same `navEksternRefId` instead ([`Filliste::untaken`], matched by the handler);
 //! - a listing's `sha512` is checked against the bytes when it is a real SHA-512 (128 hex digits); Nav's own
 //!   test files carry placeholders, which are let through.
 //!
@@ -33,6 +33,20 @@ struct Listing {
     path: String,
     vedlegg_index: usize,
     taken: bool,
+}
+
+/// A file `vedlegg.json` lists that the request did not carry (a v2 request finds it in mellomlagring).
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct ListedFile {
+    /// The listed name. Personal data.
+    pub filnavn: String,
+    /// The listed SHA-512, when it is a real one.
+    pub sha512: Option<Sha512>,
+    /// Where it is listed: `<part>: $.vedlegg[i].filer[j]`.
+    pub path: String,
+    /// The `vedlegg` entry it belongs to.
+    pub vedlegg_index: usize,
 }
 
 /// The outcome of admitting one file.
@@ -98,6 +112,20 @@ impl Filliste {
             )
         };
         Err(Problem { path: format!("{metadata_part}: $.filnavn"), message })
+    }
+
+    /// The listed files no upload took, for a v2 request that takes them from mellomlagring.
+    pub fn untaken(&self) -> Vec<ListedFile> {
+        self.listings
+            .iter()
+            .filter(|l| !l.taken)
+            .map(|l| ListedFile {
+                filnavn: l.filnavn.clone(),
+                sha512: l.sha512.clone(),
+                path: format!("{}: {}", self.part, l.path),
+                vedlegg_index: l.vedlegg_index,
+            })
+            .collect()
     }
 
     /// The listed files no upload took.

@@ -12,10 +12,41 @@ use std::fmt;
 pub enum Mode {
     /// A new søknad: `tilleggsinformasjonJson`, `soknadJson`, `vedleggJson`, then files.
     Soknad,
+    /// A v2 søknad: as [`Mode::Soknad`], its generated PDFs as `metadata` (or `metadata<i>`) followed by a part
+    /// named by the file's name; the vedlegg its `vedleggJson` lists come from mellomlagring.
+    SoknadV2,
     /// An ettersendelse: `vedlegg.json` (or `vedleggJson`), then files.
     Ettersendelse,
+    /// A v2 ettersendelse: `vedlegg.json` alone (files, if any, as in v1); the listed files come from
+    /// mellomlagring.
+    EttersendelseV2,
     /// The fagsystem's files: metadata and file parts only, paired by order.
     Filer,
+    /// One or more files into mellomlagring: `metadata`, then the file in a part of any name (`files` in Nav's
+    /// current client, the file's own name in the earlier one).
+    Mellomlagring,
+}
+
+impl Mode {
+    /// Whether the request is a søknad (v1 or v2).
+    pub fn is_soknad(self) -> bool {
+        matches!(self, Mode::Soknad | Mode::SoknadV2)
+    }
+
+    /// Whether the request is an ettersendelse (v1 or v2).
+    pub fn is_ettersendelse(self) -> bool {
+        matches!(self, Mode::Ettersendelse | Mode::EttersendelseV2)
+    }
+
+    /// Whether the listed vedlegg may be in mellomlagring instead of the request (v2).
+    pub fn takes_from_mellomlagring(self) -> bool {
+        matches!(self, Mode::SoknadV2 | Mode::EttersendelseV2)
+    }
+
+    /// Whether files are matched to a `vedlegg.json`.
+    pub fn has_filliste(self) -> bool {
+        self.is_soknad() || self.is_ettersendelse()
+    }
 }
 
 /// The JSON documents a request may carry.
@@ -35,7 +66,7 @@ impl JsonSlot {
         match (self, mode) {
             (JsonSlot::Tilleggsinformasjon, _) => "tilleggsinformasjonJson",
             (JsonSlot::Soknad, _) => "soknadJson",
-            (JsonSlot::Vedlegg, Mode::Ettersendelse) => "vedlegg.json",
+            (JsonSlot::Vedlegg, Mode::Ettersendelse | Mode::EttersendelseV2) => "vedlegg.json",
             (JsonSlot::Vedlegg, _) => "vedleggJson",
         }
     }
@@ -67,12 +98,11 @@ pub enum PartKind {
 
 /// What `name` means in a request of `mode`.
 pub fn classify(mode: Mode, name: &str) -> PartKind {
-    let json = match (mode, name) {
-        (Mode::Soknad, "tilleggsinformasjonJson") => Some(JsonSlot::Tilleggsinformasjon),
-        (Mode::Soknad, "soknadJson") => Some(JsonSlot::Soknad),
-        (Mode::Soknad, "vedleggJson") | (Mode::Ettersendelse, "vedlegg.json" | "vedleggJson") => {
-            Some(JsonSlot::Vedlegg)
-        }
+    let json = match name {
+        "tilleggsinformasjonJson" if mode.is_soknad() => Some(JsonSlot::Tilleggsinformasjon),
+        "soknadJson" if mode.is_soknad() => Some(JsonSlot::Soknad),
+        "vedleggJson" if mode.has_filliste() => Some(JsonSlot::Vedlegg),
+        "vedlegg.json" if mode.is_ettersendelse() => Some(JsonSlot::Vedlegg),
         _ => None,
     };
     if let Some(slot) = json {
@@ -82,7 +112,12 @@ pub fn classify(mode: Mode, name: &str) -> PartKind {
         return PartKind::Dokument;
     }
     if name == "metadata" {
-        return PartKind::Metadata(FilePart::Named("dokument".to_owned()));
+        // Nav's v2 søknad and its mellomlagring client name the file part after the file; KS's client (one file)
+        // names it `dokument`.
+        return match mode {
+            Mode::SoknadV2 | Mode::Mellomlagring => PartKind::Metadata(FilePart::Any),
+            _ => PartKind::Metadata(FilePart::Named("dokument".to_owned())),
+        };
     }
     if let Some(i) = indexed(name, "vedleggSpesifikasjon:").or_else(|| indexed(name, "metadata:")) {
         return PartKind::Metadata(FilePart::Named(format!("dokument:{i}")));
@@ -158,6 +193,12 @@ mod tests {
         assert_eq!(classify(Mode::Ettersendelse, "soknadJson"), PartKind::Other);
         assert_eq!(classify(Mode::Ettersendelse, "vedlegg.json"), PartKind::Json(JsonSlot::Vedlegg));
         assert_eq!(classify(Mode::Filer, "vedleggJson"), PartKind::Other);
+        assert_eq!(classify(Mode::SoknadV2, "metadata"), PartKind::Metadata(FilePart::Any));
+        assert_eq!(classify(Mode::Mellomlagring, "metadata"), PartKind::Metadata(FilePart::Any));
+        assert_eq!(classify(Mode::Mellomlagring, "files"), PartKind::Other);
+        assert_eq!(classify(Mode::SoknadV2, "soknadJson"), PartKind::Json(JsonSlot::Soknad));
+        assert_eq!(classify(Mode::EttersendelseV2, "vedlegg.json"), PartKind::Json(JsonSlot::Vedlegg));
+        assert_eq!(classify(Mode::Mellomlagring, "vedleggJson"), PartKind::Other);
     }
 
     #[test]
