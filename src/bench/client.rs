@@ -90,6 +90,50 @@ pub fn soknad_body(fnr: &str, pdf_bytes: usize, seed: u64) -> Result<Vec<u8>, St
     Ok(form.finish())
 }
 
+/// A file encrypted for `certificate` as Nav's sender encrypts it for the hub: CMS EnvelopedData with
+/// AES-256-CBC content (OpenSSL's CMS, binary). The key transport is OpenSSL's default for an RSA recipient
+/// (PKCS#1 v1.5) rather than Nav's RSAES-OAEP, which the safe `openssl` API does not select; the server's
+/// cost, one RSA private-key operation and the AES decryption, is the same for both paddings. (The
+/// compatibility tests encrypt with OAEP through the `openssl` command line.)
+pub fn encrypt(certificate: &openssl::x509::X509, plaintext: &[u8]) -> Result<Vec<u8>, String> {
+    use openssl::cms::{CMSOptions, CmsContentInfo};
+    use openssl::stack::Stack;
+    let mut recipients = Stack::new().map_err(|e| e.to_string())?;
+    recipients.push(certificate.clone()).map_err(|e| e.to_string())?;
+    let cms = CmsContentInfo::encrypt(&recipients, plaintext, openssl::symm::Cipher::aes_256_cbc(), CMSOptions::BINARY)
+        .map_err(|e| format!("encrypt: {e}"))?;
+    cms.to_der().map_err(|e| format!("encrypt: {e}"))
+}
+
+/// One file into mellomlagring as Nav's `MellomlagringClient` sends it: `metadata` (application/json) then the
+/// encrypted file in a part `files`.
+pub fn mellomlagring_body(filnavn: &str, plaintext_len: usize, encrypted: &[u8]) -> Vec<u8> {
+    let metadata = json!({"filnavn": filnavn, "mimetype": "application/pdf", "storrelse": plaintext_len});
+    Form::new()
+        .part("name=\"metadata\"", "application/json", metadata.to_string().as_bytes())
+        .part(&format!("name=\"files\"; filename=\"{filnavn}\""), "application/octet-stream", encrypted)
+        .finish()
+}
+
+/// A v2 søknad of `fnr` as `DigisosApiV2Client` sends it: the three JSON parts (application/json), then the
+/// søknad PDF (`metadata0`, text/plain, and a part named `Soknad.pdf`), encrypted; the two listed files are
+/// expected in mellomlagring.
+pub fn soknad_v2_body(fnr: &str, soknad_pdf_len: usize, encrypted_pdf: &[u8]) -> Result<Vec<u8>, String> {
+    let json_part = |form: Form, name: &str, value: &Value| {
+        form.part(&format!("name=\"{name}\""), "application/json", value.to_string().as_bytes())
+    };
+    let mut form = json_part(Form::new(), "tilleggsinformasjonJson", &json!({"enhetsnummer": ENHET}));
+    form = json_part(form, "soknadJson", &soknad_json(fnr)?);
+    form = json_part(form, "vedleggJson", &vedlegg_json()?);
+    let metadata = json!({"filnavn": "Soknad.pdf", "mimetype": "application/pdf", "storrelse": soknad_pdf_len});
+    form = form.part("name=\"metadata0\"", "text/plain", metadata.to_string().as_bytes()).part(
+        "name=\"Soknad.pdf\"; filename=\"Soknad.pdf\"",
+        "application/octet-stream",
+        encrypted_pdf,
+    );
+    Ok(form.finish())
+}
+
 /// The first `n` synthetic personal numbers (month + 80, valid control digits), in a fixed order.
 pub fn synthetic_fnrs(n: usize) -> Vec<String> {
     let mut out = Vec::with_capacity(n);

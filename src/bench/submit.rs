@@ -8,6 +8,13 @@
 //! p99 under 100 ms; and p50/p99 at 50 søknader/s. Reference: our append's rate at 32 writers from the `append`
 //! scenario (events/s; a submission is one append of two events plus the document writes and the HTTP path).
 //!
+//! The same ladder runs a second time, on a fresh app, with Nav's v2 flow and encrypted files: per søknad the
+//! two listed files go one by one into mellomlagring (`POST /mellomlagring/{ref}`, encrypted for the hub's
+//! certificate), then the v2 submission carries the søknad PDF (encrypted) and takes the two from
+//! mellomlagring. The same three files of the same size; the latency is of the whole flow (three requests, from
+//! the moment the søknad was due to its 202). The ratio of the two sustained rates is the cost of decryption and
+//! mellomlagring together.
+//!
 //! [`rate`]: super::rate
 
 use std::sync::Arc;
@@ -89,61 +96,153 @@ impl Step {
     }
 }
 
-/// One backend's ladder.
+/// Which flow a ladder runs.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Flow {
+    /// v1: every file plain in the one request.
+    V1,
+    /// v2: the listed files encrypted into mellomlagring first, the søknad PDF encrypted in the submission.
+    V2Encrypted,
+}
+
+impl Flow {
+    fn label(self) -> &'static str {
+        match self {
+            Flow::V1 => "v1",
+            Flow::V2Encrypted => "v2 encrypted",
+        }
+    }
+}
+
+/// One backend's ladders.
 #[derive(Clone, Debug)]
 pub struct SubmitFigures {
     /// The backend.
     pub backend: Backend,
-    /// The rates offered, in order (the ladder stops after the first rate not sustained above 50/s).
+    /// The v1 rates offered, in order (the ladder stops after the first rate not sustained above 50/s).
     pub steps: Vec<Step>,
+    /// The same for the v2 flow with encrypted files.
+    pub v2_steps: Vec<Step>,
+}
+
+fn sustained_of(steps: &[Step]) -> Option<f64> {
+    steps.iter().filter(|s| s.sustained()).map(|s| s.offered).reduce(f64::max)
+}
+
+fn at_reported_rate_of(steps: &[Step]) -> Option<&Step> {
+    steps.iter().find(|s| (s.offered - REPORTED_RATE).abs() < 0.5)
 }
 
 impl SubmitFigures {
-    /// The highest rate sustained.
+    /// The highest v1 rate sustained.
     pub fn sustained(&self) -> Option<f64> {
-        self.steps.iter().filter(|s| s.sustained()).map(|s| s.offered).reduce(f64::max)
+        sustained_of(&self.steps)
     }
 
-    /// The step at [`REPORTED_RATE`].
+    /// The v1 step at [`REPORTED_RATE`].
     pub fn at_reported_rate(&self) -> Option<&Step> {
-        self.steps.iter().find(|s| (s.offered - REPORTED_RATE).abs() < 0.5)
+        at_reported_rate_of(&self.steps)
+    }
+
+    /// The highest v2 rate sustained.
+    pub fn v2_sustained(&self) -> Option<f64> {
+        sustained_of(&self.v2_steps)
     }
 }
 
-/// Starts an app on `backend` and offers the ladder of `config`.
+/// Offers the ladder of `config` on `backend`, once per flow, each on a fresh app.
 pub async fn measure(backend: Backend, postgres_server: &str, config: &SubmitConfig) -> Result<SubmitFigures, String> {
+    let steps = measure_flow(backend, postgres_server, config, Flow::V1).await?;
+    let v2_steps = measure_flow(backend, postgres_server, config, Flow::V2Encrypted).await?;
+    Ok(SubmitFigures { backend, steps, v2_steps })
+}
+
+async fn measure_flow(
+    backend: Backend,
+    postgres_server: &str,
+    config: &SubmitConfig,
+    flow: Flow,
+) -> Result<Vec<Step>, String> {
     let app = BenchApp::start(backend, postgres_server, Projections::All).await?;
     let outcome = tokio::select! {
-        outcome = ladder(&app, config) => outcome,
+        outcome = ladder(&app, config, flow) => outcome,
         _ = tokio::signal::ctrl_c() => Err("interrupted".to_string()),
     };
     let finished = app.finish().await;
-    let figures = outcome?;
-    finished.map(|()| figures)
+    let steps = outcome?;
+    finished.map(|()| steps)
 }
 
-async fn ladder(app: &BenchApp, config: &SubmitConfig) -> Result<SubmitFigures, String> {
+/// What every submission of a ladder shares.
+struct Sender {
+    client: reqwest::Client,
+    base: String,
+    citizens: Vec<(String, String)>,
+    nav_system: String,
+    certificate: openssl::x509::X509,
+    pdf_bytes: usize,
+}
+
+impl Sender {
+    /// Submission number `seed` (of citizen `k`), by `flow`.
+    async fn one(&self, flow: Flow, k: u64, seed: u64) -> Result<(), String> {
+        let (fnr, token) = &self.citizens[(k as usize) % self.citizens.len()];
+        match flow {
+            Flow::V1 => submit(&self.client, &self.base, token, soknad_body(fnr, self.pdf_bytes, seed)?).await,
+            Flow::V2Encrypted => self.v2(fnr, token, seed).await,
+        }
+    }
+
+    async fn v2(&self, fnr: &str, token: &str, seed: u64) -> Result<(), String> {
+        use super::client::{PREFIX, VEDLEGG_FILES, encrypt, expect_status, mellomlagring_body, pdf, soknad_v2_body};
+        let reference = uuid::Uuid::new_v4();
+        let content_type = super::client::Form::content_type();
+        for (i, name) in VEDLEGG_FILES.iter().enumerate() {
+            let plain = pdf(self.pdf_bytes, seed.wrapping_mul(3) + 1 + i as u64);
+            let body = mellomlagring_body(name, plain.len(), &encrypt(&self.certificate, &plain)?);
+            let url = format!("{}{PREFIX}/mellomlagring/{reference}", self.base);
+            let request =
+                self.client.post(url).bearer_auth(&self.nav_system).header("content-type", &content_type).body(body);
+            expect_status(request, 200).await.map_err(|e| format!("mellomlagring: {e}"))?;
+        }
+        let plain = pdf(self.pdf_bytes, seed.wrapping_mul(3));
+        let body = soknad_v2_body(fnr, plain.len(), &encrypt(&self.certificate, &plain)?)?;
+        let url = format!("{}/digisos/api/v2/soknader/{}/{reference}", self.base, super::client::KOMMUNE);
+        let request = self.client.post(url).bearer_auth(token).header("content-type", &content_type).body(body);
+        expect_status(request, 202).await.map(|_| ()).map_err(|e| format!("v2 submission: {e}"))
+    }
+}
+
+async fn ladder(app: &BenchApp, config: &SubmitConfig, flow: Flow) -> Result<Vec<Step>, String> {
     app.configure_kommune().await?;
     let citizens: Vec<(String, String)> = synthetic_fnrs(200)
         .into_iter()
         .map(|fnr| app.citizen(&fnr).map(|token| (fnr, token)))
         .collect::<Result<_, _>>()?;
+    let url = format!("{}{}/dokumentlager-public-key", app.base, super::client::PREFIX);
+    let der = super::client::expect_status(app.client().get(url), 200)
+        .await?
+        .bytes()
+        .await
+        .map_err(|e| format!("the certificate: {e}"))?;
+    let certificate = openssl::x509::X509::from_der(&der).map_err(|e| format!("the certificate: {e}"))?;
+    let sender = Arc::new(Sender {
+        client: app.client().clone(),
+        base: app.base.clone(),
+        citizens,
+        nav_system: app.token(&crate::auth::dev_issuer::DevRole::NavSystem)?,
+        certificate,
+        pdf_bytes: config.pdf_bytes,
+    });
     // One submission first, so a broken fixture fails the run instead of being measured as errors.
-    let (fnr, token) = citizens.first().ok_or("no citizens")?;
-    app.submit(token, soknad_body(fnr, config.pdf_bytes, 0)?).await.map_err(|e| format!("the first søknad: {e}"))?;
-    let citizens = Arc::new(citizens);
-    let app_handle = Arc::new((app.client().clone(), app.base.clone()));
+    sender.one(flow, 0, 0).await.map_err(|e| format!("the first søknad ({}): {e}", flow.label()))?;
     let mut steps = Vec::new();
     let mut offset = 1u64;
     for &rate in &config.rates {
-        let (citizens, handle, pdf_bytes, base_seed) = (citizens.clone(), app_handle.clone(), config.pdf_bytes, offset);
+        let (sender, base_seed) = (sender.clone(), offset);
         let sample = open_loop(rate, config.step, move |k| {
-            let (citizens, handle) = (citizens.clone(), handle.clone());
-            async move {
-                let (fnr, token) = &citizens[(k as usize) % citizens.len()];
-                let body = soknad_body(fnr, pdf_bytes, base_seed + k)?;
-                submit(&handle.0, &handle.1, token, body).await
-            }
+            let sender = sender.clone();
+            async move { sender.one(flow, k, base_seed + k).await }
         })
         .await;
         offset += (rate * config.step.as_secs_f64()) as u64 + 1;
@@ -155,8 +254,9 @@ async fn ladder(app: &BenchApp, config: &SubmitConfig) -> Result<SubmitFigures, 
             first_error: sample.first_error.clone(),
         };
         eprintln!(
-            "  {}: {rate:>5.0}/s offered, {:>6.1}/s answered, p50 {}, p99 {}, {} errors",
+            "  {} {}: {rate:>5.0}/s offered, {:>6.1}/s answered, p50 {}, p99 {}, {} errors",
             app.backend.label(),
+            flow.label(),
             step.achieved,
             millis(step.latency.p50),
             millis(step.latency.p99),
@@ -170,7 +270,7 @@ async fn ladder(app: &BenchApp, config: &SubmitConfig) -> Result<SubmitFigures, 
         // Let the read models catch up between rates, so one step's backlog does not load the next.
         tokio::time::sleep(Duration::from_millis(500)).await;
     }
-    Ok(SubmitFigures { backend: app.backend, steps })
+    Ok(steps)
 }
 
 async fn submit(client: &reqwest::Client, base: &str, token: &str, body: Vec<u8>) -> Result<(), String> {
@@ -198,50 +298,74 @@ pub fn render(
         config.step.as_secs(),
         millis(P99_LIMIT)
     ));
+    out.push(format!(
+        "The v2 ladder (same rates, a fresh app): per søknad the two listed files encrypted into mellomlagring one \
+         request each, then the v2 submission with the søknad PDF encrypted; the same three files of {} KB; latency \
+         of the whole flow. Encryption (client side, in the load generator on the same machine): CMS \
+         EnvelopedData, AES-256-CBC, the RSA key transport OpenSSL picks by default (PKCS#1 v1.5; Nav's OAEP costs \
+         the server the same private-key operation).",
+        config.pdf_bytes / 1024
+    ));
     let mut summary = Vec::new();
     for f in figures {
-        out.push(String::new());
-        out.push(format!("### {}", f.backend.label()));
-        out.push(String::new());
-        let rows: Vec<Vec<String>> = f
-            .steps
-            .iter()
-            .map(|s| {
-                vec![
-                    format!("{:.0}", s.offered),
-                    format!("{:.1}", s.achieved),
-                    millis(s.latency.p50),
-                    millis(s.latency.p99),
-                    millis(s.latency.max),
-                    s.errors.to_string(),
-                    if s.sustained() { "yes".into() } else { "no".into() },
-                ]
-            })
-            .collect();
-        out.push(table(&["offered/s", "answered/s", "p50", "p99", "max", "errors", "sustained"], &rows));
-        if let Some(e) = f.steps.iter().find_map(|s| s.first_error.as_ref()) {
+        for (flow, steps) in [(Flow::V1, &f.steps), (Flow::V2Encrypted, &f.v2_steps)] {
             out.push(String::new());
-            out.push(format!("First error: {}", e.chars().take(200).collect::<String>()));
+            out.push(format!("### {} ({})", f.backend.label(), flow.label()));
+            out.push(String::new());
+            let rows: Vec<Vec<String>> = steps
+                .iter()
+                .map(|s| {
+                    vec![
+                        format!("{:.0}", s.offered),
+                        format!("{:.1}", s.achieved),
+                        millis(s.latency.p50),
+                        millis(s.latency.p99),
+                        millis(s.latency.max),
+                        s.errors.to_string(),
+                        if s.sustained() { "yes".into() } else { "no".into() },
+                    ]
+                })
+                .collect();
+            out.push(table(&["offered/s", "answered/s", "p50", "p99", "max", "errors", "sustained"], &rows));
+            if let Some(e) = steps.iter().find_map(|s| s.first_error.as_ref()) {
+                out.push(String::new());
+                out.push(format!("First error: {}", e.chars().take(200).collect::<String>()));
+            }
         }
         let sustained = f.sustained();
         let at50 = f.at_reported_rate();
+        let v2 = f.v2_sustained();
+        let v2_at50 = at_reported_rate_of(&f.v2_steps);
         let append = reference.iter().find(|(b, _)| *b == f.backend).map(|(_, r)| *r);
-        summary.push(vec![
-            f.backend.label().to_string(),
-            sustained.map_or("none".into(), |r| format!("{r:.0}")),
-            at50.map_or("–".into(), |s| format!("{} / {}", millis(s.latency.p50), millis(s.latency.p99))),
-            append.map_or("–".into(), thousands),
-            match (sustained, append) {
-                (Some(s), Some(a)) if a > 0.0 => format!("{:.3}", s / a),
-                _ => "–".into(),
-            },
-            at50.map_or("–".into(), |s| {
+        let p = |s: Option<&Step>| {
+            s.map_or("–".into(), |s| format!("{} / {}", millis(s.latency.p50), millis(s.latency.p99)))
+        };
+        let goal_of = |s: Option<&Step>| {
+            s.map_or("–".into(), |s| {
                 goal(
                     &format!("p99 < {} at 50/s", millis(P99_LIMIT)),
                     s.sustained(),
                     &format!("p99 {}", millis(s.latency.p99)),
                 )
-            }),
+            })
+        };
+        summary.push(vec![
+            f.backend.label().to_string(),
+            sustained.map_or("none".into(), |r| format!("{r:.0}")),
+            p(at50),
+            append.map_or("–".into(), thousands),
+            match (sustained, append) {
+                (Some(s), Some(a)) if a > 0.0 => format!("{:.3}", s / a),
+                _ => "–".into(),
+            },
+            goal_of(at50),
+            v2.map_or("none".into(), |r| format!("{r:.0}")),
+            p(v2_at50),
+            match (v2, sustained) {
+                (Some(v2), Some(v1)) if v1 > 0.0 => format!("{:.2}", v2 / v1),
+                _ => "–".into(),
+            },
+            goal_of(v2_at50),
         ]);
     }
     out.push(String::new());
@@ -255,6 +379,10 @@ pub fn render(
             "append events/s (32 writers)",
             "sustained / append",
             "goal",
+            "v2 encrypted sustained/s",
+            "v2 p50 / p99 at 50/s",
+            "v2 / v1 sustained",
+            "v2 goal",
         ],
         &summary,
     ));
@@ -272,7 +400,13 @@ mod tests {
         assert_eq!(figures.steps.len(), 1);
         assert_eq!(figures.steps[0].errors, 0, "{:?}", figures.steps[0].first_error);
         assert_eq!(figures.steps[0].latency.count, 2, "one søknad every 250 ms for 500 ms");
+        assert_eq!(figures.v2_steps.len(), 1);
+        assert_eq!(figures.v2_steps[0].errors, 0, "{:?}", figures.v2_steps[0].first_error);
+        assert_eq!(figures.v2_steps[0].latency.count, 2);
         let text = render("provenance", &config, &[figures], &[(Backend::Sqlite, 1000.0)]);
-        assert!(text.starts_with("## submit") && text.contains("### SQLite") && text.contains("sustained / append"));
+        assert!(
+            text.starts_with("## submit") && text.contains("### SQLite (v1)") && text.contains("sustained / append")
+        );
+        assert!(text.contains("### SQLite (v2 encrypted)") && text.contains("v2 / v1 sustained"));
     }
 }
