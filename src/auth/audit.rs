@@ -219,19 +219,30 @@ impl AuditLog {
             call_id: entry.call_id.clone(),
         };
         let data = serde_json::to_value(&record).map_err(|e| AuditError::Serialize(e.to_string()))?;
-        let event = NewEvent::new(SYSTEM_ACCESS_RECORDED, data)
-            .with_id(event_id)
-            .with_metadata(json!({ "sporingsId": entry.sporings_id.as_str() }));
         let stream = Self::stream_for_system(&entry.orgnr)?;
-        if let Err(err) = self.store.append(&stream, ExpectedRevision::Any, vec![event]).await {
+        let event = access_event(SYSTEM_ACCESS_RECORDED, data, event_id, &entry.sporings_id);
+        self.append_then_log(&stream, event, &entry.sporings_id, record.decision, system_cef_line(&record, event_id))
+            .await
+    }
+
+    /// Appends one access record to `stream`, then writes its CEF line to the `audit` target (WARN for a refusal).
+    /// An append that fails is logged without personal data and returned: the caller must not answer with data.
+    async fn append_then_log(
+        &self,
+        stream: &StreamName,
+        event: NewEvent,
+        sporings_id: &SporingsId,
+        decision: Decision,
+        line: String,
+    ) -> Result<(), AuditError> {
+        if let Err(err) = self.store.append(stream, ExpectedRevision::Any, vec![event]).await {
             tracing::error!(
-                target: "auth", orgnr = %entry.orgnr, sporings_id = %entry.sporings_id.as_str(), error = %err,
-                "a Nav system's access could not be recorded; the read is refused"
+                target: "auth", stream = %stream, sporings_id = %sporings_id.as_str(), error = %err,
+                "an access could not be recorded; the read is refused"
             );
             return Err(err.into());
         }
-        let line = system_cef_line(&record, event_id);
-        match record.decision {
+        match decision {
             Decision::Permit => tracing::info!(target: AUDIT_TARGET, "{line}"),
             Decision::Deny => tracing::warn!(target: AUDIT_TARGET, "{line}"),
         }
@@ -254,24 +265,15 @@ impl AuditLog {
             call_id: entry.call_id.clone(),
         };
         let data = serde_json::to_value(&record).map_err(|e| AuditError::Serialize(e.to_string()))?;
-        let event = NewEvent::new(STAFF_ACCESS_RECORDED, data)
-            .with_id(event_id)
-            .with_metadata(json!({ "sporingsId": entry.sporings_id.as_str() }));
         let stream = Self::stream_for(&entry.navident)?;
-        if let Err(err) = self.store.append(&stream, ExpectedRevision::Any, vec![event]).await {
-            tracing::error!(
-                target: "auth", navident = %entry.navident, sporings_id = %entry.sporings_id.as_str(), error = %err,
-                "staff access could not be recorded; the read is refused"
-            );
-            return Err(err.into());
-        }
-        let line = cef_line(&record, event_id);
-        match record.decision {
-            Decision::Permit => tracing::info!(target: AUDIT_TARGET, "{line}"),
-            Decision::Deny => tracing::warn!(target: AUDIT_TARGET, "{line}"),
-        }
-        Ok(())
+        let event = access_event(STAFF_ACCESS_RECORDED, data, event_id, &entry.sporings_id);
+        self.append_then_log(&stream, event, &entry.sporings_id, record.decision, cef_line(&record, event_id)).await
     }
+}
+
+/// An access record as the event appended to its audit stream, carrying the `sporingsId` in its metadata.
+fn access_event(event_type: &str, data: serde_json::Value, event_id: Uuid, sporings_id: &SporingsId) -> NewEvent {
+    NewEvent::new(event_type, data).with_id(event_id).with_metadata(json!({ "sporingsId": sporings_id.as_str() }))
 }
 
 /// The record as one ArcSight CEF line:

@@ -130,16 +130,7 @@ impl IntoResponse for ApiError {
             problems: &self.problems,
         };
         let mut response = (self.status, Json(body)).into_response();
-        if self.status == StatusCode::UNAUTHORIZED {
-            // RFC 6750: no error code when no credentials were sent at all.
-            let challenge = match self.code {
-                Some(code) if code == AuthError::MissingToken.code() => r#"Bearer realm="digisos""#,
-                _ => r#"Bearer realm="digisos", error="invalid_token""#,
-            };
-            response
-                .headers_mut()
-                .insert(axum::http::header::WWW_AUTHENTICATE, axum::http::HeaderValue::from_static(challenge));
-        }
+        challenge(&mut response, self.code);
         response
     }
 }
@@ -166,19 +157,24 @@ impl ApiError {
             extensions["reason"] = serde_json::Value::from(reason);
         }
         let body = serde_json::json!({"errors": [{"message": self.message, "extensions": extensions}]});
-        let status = self.status;
-        let mut response = (status, Json(body)).into_response();
-        if status == StatusCode::UNAUTHORIZED {
-            let challenge = match self.code {
-                Some(code) if code == AuthError::MissingToken.code() => r#"Bearer realm="digisos""#,
-                _ => r#"Bearer realm="digisos", error="invalid_token""#,
-            };
-            response
-                .headers_mut()
-                .insert(axum::http::header::WWW_AUTHENTICATE, axum::http::HeaderValue::from_static(challenge));
-        }
+        let mut response = (self.status, Json(body)).into_response();
+        challenge(&mut response, self.code);
         response
     }
+}
+
+/// A 401's `WWW-Authenticate` challenge (RFC 6750: no error code when no credentials were sent at all).
+fn challenge(response: &mut Response, code: Option<&'static str>) {
+    if response.status() != StatusCode::UNAUTHORIZED {
+        return;
+    }
+    let challenge = match code {
+        Some(code) if code == AuthError::MissingToken.code() => r#"Bearer realm="digisos""#,
+        _ => r#"Bearer realm="digisos", error="invalid_token""#,
+    };
+    response
+        .headers_mut()
+        .insert(axum::http::header::WWW_AUTHENTICATE, axum::http::HeaderValue::from_static(challenge));
 }
 
 impl From<StoreError> for ApiError {
