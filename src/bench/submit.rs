@@ -103,6 +103,9 @@ pub enum Flow {
     V1,
     /// v2: the listed files encrypted into mellomlagring first, the søknad PDF encrypted in the submission.
     V2Encrypted,
+    /// v2 as Nav runs it: each søknad's two mellomlagring uploads made just before the step (as Nav makes them
+    /// while the citizen fills in the søknad; not timed), then the submissions timed alone.
+    V2Submission,
 }
 
 impl Flow {
@@ -110,6 +113,7 @@ impl Flow {
         match self {
             Flow::V1 => "v1",
             Flow::V2Encrypted => "v2 encrypted",
+            Flow::V2Submission => "v2 submission alone",
         }
     }
 }
@@ -121,8 +125,10 @@ pub struct SubmitFigures {
     pub backend: Backend,
     /// The v1 rates offered, in order (the ladder stops after the first rate not sustained above 50/s).
     pub steps: Vec<Step>,
-    /// The same for the v2 flow with encrypted files.
+    /// The same for the v2 flow with encrypted files (uploads and submission timed together).
     pub v2_steps: Vec<Step>,
+    /// The v2 submissions alone, their uploads made before each step.
+    pub v2_submission_steps: Vec<Step>,
 }
 
 fn sustained_of(steps: &[Step]) -> Option<f64> {
@@ -154,7 +160,8 @@ impl SubmitFigures {
 pub async fn measure(backend: Backend, postgres_server: &str, config: &SubmitConfig) -> Result<SubmitFigures, String> {
     let steps = measure_flow(backend, postgres_server, config, Flow::V1).await?;
     let v2_steps = measure_flow(backend, postgres_server, config, Flow::V2Encrypted).await?;
-    Ok(SubmitFigures { backend, steps, v2_steps })
+    let v2_submission_steps = measure_flow(backend, postgres_server, config, Flow::V2Submission).await?;
+    Ok(SubmitFigures { backend, steps, v2_steps, v2_submission_steps })
 }
 
 async fn measure_flow(
@@ -189,13 +196,33 @@ impl Sender {
         let (fnr, token) = &self.citizens[(k as usize) % self.citizens.len()];
         match flow {
             Flow::V1 => submit(&self.client, &self.base, token, soknad_body(fnr, self.pdf_bytes, seed)?).await,
-            Flow::V2Encrypted => self.v2(fnr, token, seed).await,
+            Flow::V2Encrypted | Flow::V2Submission => {
+                let reference = self.reference(seed);
+                if flow == Flow::V2Encrypted {
+                    self.upload(reference, seed).await?;
+                }
+                self.v2(fnr, token, seed, reference).await
+            }
         }
     }
 
-    async fn v2(&self, fnr: &str, token: &str, seed: u64) -> Result<(), String> {
-        use super::client::{PREFIX, VEDLEGG_FILES, encrypt, expect_status, mellomlagring_body, pdf, soknad_v2_body};
-        let reference = uuid::Uuid::new_v4();
+    /// The `navEksternRefId` of submission `seed` (the same for its uploads and its submission).
+    fn reference(&self, seed: u64) -> uuid::Uuid {
+        uuid::Uuid::from_u64_pair(0x6469_6769_736f_7300, seed)
+    }
+
+    /// The uploads of submissions `seeds`, eight at a time, before a [`Flow::V2Submission`] step.
+    async fn upload_ahead(&self, seeds: std::ops::Range<u64>) -> Result<(), String> {
+        use futures::{StreamExt, TryStreamExt};
+        futures::stream::iter(seeds.map(|seed| async move { self.upload(self.reference(seed), seed).await }))
+            .buffer_unordered(8)
+            .try_collect::<()>()
+            .await
+    }
+
+    /// The two listed files of submission `seed`, encrypted, into its mellomlagring.
+    async fn upload(&self, reference: uuid::Uuid, seed: u64) -> Result<(), String> {
+        use super::client::{PREFIX, VEDLEGG_FILES, encrypt, expect_status, mellomlagring_body, pdf};
         let content_type = super::client::Form::content_type();
         for (i, name) in VEDLEGG_FILES.iter().enumerate() {
             let plain = pdf(self.pdf_bytes, seed.wrapping_mul(3) + 1 + i as u64);
@@ -205,6 +232,13 @@ impl Sender {
                 self.client.post(url).bearer_auth(&self.nav_system).header("content-type", &content_type).body(body);
             expect_status(request, 200).await.map_err(|e| format!("mellomlagring: {e}"))?;
         }
+        Ok(())
+    }
+
+    /// The v2 submission of `seed` under `reference`, its søknad PDF encrypted.
+    async fn v2(&self, fnr: &str, token: &str, seed: u64, reference: uuid::Uuid) -> Result<(), String> {
+        use super::client::{encrypt, expect_status, pdf, soknad_v2_body};
+        let content_type = super::client::Form::content_type();
         let plain = pdf(self.pdf_bytes, seed.wrapping_mul(3));
         let body = soknad_v2_body(fnr, plain.len(), &encrypt(&self.certificate, &plain)?)?;
         let url = format!("{}/digisos/api/v2/soknader/{}/{reference}", self.base, super::client::KOMMUNE);
@@ -235,17 +269,26 @@ async fn ladder(app: &BenchApp, config: &SubmitConfig, flow: Flow) -> Result<Vec
         pdf_bytes: config.pdf_bytes,
     });
     // One submission first, so a broken fixture fails the run instead of being measured as errors.
+    if flow == Flow::V2Submission {
+        sender.upload_ahead(0..1).await?;
+    }
     sender.one(flow, 0, 0).await.map_err(|e| format!("the first søknad ({}): {e}", flow.label()))?;
     let mut steps = Vec::new();
     let mut offset = 1u64;
     for &rate in &config.rates {
         let (sender, base_seed) = (sender.clone(), offset);
+        if flow == Flow::V2Submission {
+            // Every submission the step can offer, and a few more (the open loop's last tick may round up).
+            let count = (rate * config.step.as_secs_f64()).ceil() as u64 + 2;
+            sender.upload_ahead(base_seed..base_seed + count).await?;
+            tokio::time::sleep(Duration::from_millis(500)).await;
+        }
         let sample = open_loop(rate, config.step, move |k| {
             let sender = sender.clone();
             async move { sender.one(flow, k, base_seed + k).await }
         })
         .await;
-        offset += (rate * config.step.as_secs_f64()) as u64 + 1;
+        offset += (rate * config.step.as_secs_f64()).ceil() as u64 + 3;
         let step = Step {
             offered: rate,
             achieved: sample.achieved(),
@@ -301,14 +344,17 @@ pub fn render(
     out.push(format!(
         "The v2 ladder (same rates, a fresh app): per søknad the two listed files encrypted into mellomlagring one \
          request each, then the v2 submission with the søknad PDF encrypted; the same three files of {} KB; latency \
-         of the whole flow. Encryption (client side, in the load generator on the same machine): CMS \
+         of the whole flow. Then again with each søknad's two uploads made just before the step (untimed, as Nav \
+         makes them while the citizen fills in) and the v2 submission timed alone. Encryption (client side, in the load generator on the same machine): CMS \
          EnvelopedData, AES-256-CBC, the RSA key transport OpenSSL picks by default (PKCS#1 v1.5; Nav's OAEP costs \
          the server the same private-key operation).",
         config.pdf_bytes / 1024
     ));
     let mut summary = Vec::new();
     for f in figures {
-        for (flow, steps) in [(Flow::V1, &f.steps), (Flow::V2Encrypted, &f.v2_steps)] {
+        for (flow, steps) in
+            [(Flow::V1, &f.steps), (Flow::V2Encrypted, &f.v2_steps), (Flow::V2Submission, &f.v2_submission_steps)]
+        {
             out.push(String::new());
             out.push(format!("### {} ({})", f.backend.label(), flow.label()));
             out.push(String::new());
@@ -336,6 +382,8 @@ pub fn render(
         let at50 = f.at_reported_rate();
         let v2 = f.v2_sustained();
         let v2_at50 = at_reported_rate_of(&f.v2_steps);
+        let alone = sustained_of(&f.v2_submission_steps);
+        let alone_at50 = at_reported_rate_of(&f.v2_submission_steps);
         let append = reference.iter().find(|(b, _)| *b == f.backend).map(|(_, r)| *r);
         let p = |s: Option<&Step>| {
             s.map_or("–".into(), |s| format!("{} / {}", millis(s.latency.p50), millis(s.latency.p99)))
@@ -366,6 +414,13 @@ pub fn render(
                 _ => "–".into(),
             },
             goal_of(v2_at50),
+            alone.map_or("none".into(), |r| format!("{r:.0}")),
+            p(alone_at50),
+            match (alone, sustained) {
+                (Some(a), Some(v1)) if v1 > 0.0 => format!("{:.2}", a / v1),
+                _ => "–".into(),
+            },
+            goal_of(alone_at50),
         ]);
     }
     out.push(String::new());
@@ -383,6 +438,10 @@ pub fn render(
             "v2 p50 / p99 at 50/s",
             "v2 / v1 sustained",
             "v2 goal",
+            "v2 submission alone sustained/s",
+            "alone p50 / p99 at 50/s",
+            "alone / v1 sustained",
+            "alone goal",
         ],
         &summary,
     ));
@@ -403,10 +462,14 @@ mod tests {
         assert_eq!(figures.v2_steps.len(), 1);
         assert_eq!(figures.v2_steps[0].errors, 0, "{:?}", figures.v2_steps[0].first_error);
         assert_eq!(figures.v2_steps[0].latency.count, 2);
+        assert_eq!(figures.v2_submission_steps.len(), 1);
+        assert_eq!(figures.v2_submission_steps[0].errors, 0, "{:?}", figures.v2_submission_steps[0].first_error);
+        assert_eq!(figures.v2_submission_steps[0].latency.count, 2);
         let text = render("provenance", &config, &[figures], &[(Backend::Sqlite, 1000.0)]);
         assert!(
             text.starts_with("## submit") && text.contains("### SQLite (v1)") && text.contains("sustained / append")
         );
         assert!(text.contains("### SQLite (v2 encrypted)") && text.contains("v2 / v1 sustained"));
+        assert!(text.contains("### SQLite (v2 submission alone)") && text.contains("alone / v1 sustained"));
     }
 }
