@@ -40,6 +40,7 @@ enum Command {
 #[tokio::main]
 async fn main() -> ExitCode {
     let cli = Cli::parse();
+    bench::scratch::defer_removal();
     if cfg!(debug_assertions) {
         eprintln!("warning: a debug build; benchmark figures need --release");
     }
@@ -52,6 +53,11 @@ async fn main() -> ExitCode {
         Command::Scale(args) => bench::suite::scale(args).await,
         Command::Rebuild(args) => bench::suite::rebuild(args).await,
         Command::Soak(args) => bench::soak::run(args).await,
+    };
+    let outcome = match (outcome, bench::scratch::remove_retired().await) {
+        (Ok(()), removed) => removed,
+        (Err(e), Ok(())) => Err(e),
+        (Err(e), Err(removal)) => Err(format!("{e} (and {removal})")),
     };
     match outcome {
         Ok(()) => ExitCode::SUCCESS,
