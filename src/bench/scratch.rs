@@ -48,7 +48,7 @@ impl ScratchPostgres {
     /// [`ScratchSqlite::drop`] describes).
     pub async fn drop(self) -> Result<(), String> {
         if DEFER.load(std::sync::atomic::Ordering::Relaxed) {
-            RETIRED.lock().unwrap_or_else(|poisoned| poisoned.into_inner()).push(Retired::Postgres(self));
+            RETIRED.lock().unwrap_or_else(|poisoned| poisoned.into_inner()).push(Retired::Postgres(Box::new(self)));
             return Ok(());
         }
         self.drop_now().await
@@ -124,7 +124,7 @@ pub fn defer_removal() {
 /// A scratch folder or database whose removal waits for [`remove_retired`].
 enum Retired {
     Folder(PathBuf),
-    Postgres(ScratchPostgres),
+    Postgres(Box<ScratchPostgres>),
 }
 
 /// What [`ScratchSqlite::drop`] and [`ScratchPostgres::drop`] retired, still on disk.
