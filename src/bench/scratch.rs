@@ -48,7 +48,7 @@ impl ScratchPostgres {
     /// [`ScratchSqlite::drop`] describes).
     pub async fn drop(self) -> Result<(), String> {
         if DEFER.load(std::sync::atomic::Ordering::Relaxed) {
-            RETIRED.lock().unwrap_or_else(|poisoned| poisoned.into_inner()).push(Retired::Postgres(Box::new(self)));
+            retire(Retired::Postgres(Box::new(self)));
             return Ok(());
         }
         self.drop_now().await
@@ -96,23 +96,27 @@ impl ScratchSqlite {
     }
 
     /// Removes the folder, or once the benchmark's command line asked for it ([`defer_removal`]) retires it: it is
-    /// then removed with every other retired one when the benchmark ends ([`remove_retired`]), not now. On ext4 without a journal (this machine's root file system) a mass deletion
-    /// makes every file created in the next minutes scan the inodes deleted recently (`recently_deleted` under
-    /// `find_inode_bit`, which skips an inode freed less than 5 s, or 305 s while its table block is dirty, ago):
-    /// in a profile of the v2 submit ladder that ran right after the v1 ladder's clean-up, creating the blob files
-    /// took 22 % of the process. Removing each run's folder at once would charge the next measurement for it.
+    /// then removed with every other retired one when the benchmark ends ([`remove_retired`]), not now.
+    ///
+    /// On ext4 without a journal (this machine's root file system) a mass deletion makes every file created in the
+    /// next minutes scan the inodes deleted recently (`recently_deleted` under `find_inode_bit`, which skips an
+    /// inode freed less than 5 s, or 305 s while its table block is dirty, ago): in a profile of the v2 submit
+    /// ladder that ran right after the v1 ladder's clean-up, creating the blob files took 22 % of the process.
+    /// Removing each run's folder at once would charge the next measurement for it.
     pub async fn drop(self) -> Result<(), String> {
         if DEFER.load(std::sync::atomic::Ordering::Relaxed) {
-            RETIRED.lock().unwrap_or_else(|poisoned| poisoned.into_inner()).push(Retired::Folder(self.folder));
+            retire(Retired::Folder(self.folder));
             return Ok(());
         }
-        tokio::fs::remove_dir_all(&self.folder)
-            .await
-            .map_err(|e| format!("cannot remove {}: {e}", self.folder.display()))
+        remove_folder(&self.folder).await
     }
 }
 
-/// Whether [`ScratchSqlite::drop`] retires folders instead of removing them.
+async fn remove_folder(folder: &std::path::Path) -> Result<(), String> {
+    tokio::fs::remove_dir_all(folder).await.map_err(|e| format!("cannot remove {}: {e}", folder.display()))
+}
+
+/// Whether [`ScratchSqlite::drop`] and [`ScratchPostgres::drop`] retire instead of removing.
 static DEFER: std::sync::atomic::AtomicBool = std::sync::atomic::AtomicBool::new(false);
 
 /// From now on scratch folders are retired, to be removed by [`remove_retired`] (the benchmark binary's first
@@ -130,15 +134,17 @@ enum Retired {
 /// What [`ScratchSqlite::drop`] and [`ScratchPostgres::drop`] retired, still on disk.
 static RETIRED: std::sync::Mutex<Vec<Retired>> = std::sync::Mutex::new(Vec::new());
 
+fn retire(scratch: Retired) {
+    RETIRED.lock().unwrap_or_else(|poisoned| poisoned.into_inner()).push(scratch);
+}
+
 /// Removes every retired scratch folder and database; the benchmark's last step, whatever its outcome.
 pub async fn remove_retired() -> Result<(), String> {
     let retired = std::mem::take(&mut *RETIRED.lock().unwrap_or_else(|poisoned| poisoned.into_inner()));
     let mut failures = Vec::new();
     for scratch in retired {
         let removed = match scratch {
-            Retired::Folder(folder) => {
-                tokio::fs::remove_dir_all(&folder).await.map_err(|e| format!("cannot remove {}: {e}", folder.display()))
-            }
+            Retired::Folder(folder) => remove_folder(&folder).await,
             Retired::Postgres(database) => database.drop_now().await,
         };
         if let Err(e) = removed {

@@ -338,7 +338,7 @@ async fn ladder(app: &BenchApp, config: &SubmitConfig, flow: Flow) -> Result<Vec
             }
         })
         .await;
-        offset += (rate * config.step.as_secs_f64()).ceil() as u64 + 3;
+        offset += count + 1;
         let step = Step {
             offered: rate,
             achieved: sample.achieved(),
@@ -395,7 +395,8 @@ pub fn render(
         "The v2 ladder (same rates, a fresh app): per søknad the two listed files encrypted into mellomlagring one \
          request each, then the v2 submission with the søknad PDF encrypted; the same three files of {} KB; latency \
          of the whole flow. Then again with each søknad's two uploads made just before the step (untimed, as Nav \
-         makes them while the citizen fills in) and the v2 submission timed alone. Every body of a step is built, and its files encrypted, before the step starts (Nav does that work on its own machines). Encryption: CMS \
+         makes them while the citizen fills in) and the v2 submission timed alone. Every body of a step is built, and \
+         its files encrypted, before the step starts (Nav does that work on its own machines). Encryption: CMS \
          EnvelopedData, AES-256-CBC, the RSA key transport OpenSSL picks by default (PKCS#1 v1.5; Nav's OAEP costs \
          the server the same private-key operation).",
         config.pdf_bytes / 1024
