@@ -31,7 +31,7 @@ const CHECK_TIMEOUT: Duration = Duration::from_secs(5);
 static LOCAL_LEADERS: LazyLock<Mutex<HashSet<(PathBuf, String)>>> = LazyLock::new(Default::default);
 
 /// One projection's place in the election: standing by or leading.
-pub(super) struct Seat {
+pub(crate) struct Seat {
     database: Database,
     name: &'static str,
     key: i64,

@@ -14,7 +14,7 @@
 mod builds;
 pub mod cli;
 mod lag;
-mod leader;
+pub(crate) mod leader;
 mod sql;
 mod wait;
 mod worker;

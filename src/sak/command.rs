@@ -10,7 +10,7 @@
 //! belongs to it. That the caller may act for that `fiksOrgId` at all is the shell's check.
 
 use digisos_schema::Fnr;
-use digisos_schema::events::{DokumentInfo, LeveranseId};
+use digisos_schema::events::{DokumentInfo, Fallbackgrunn, FiksIoSending, LeveranseId};
 use digisos_schema::soknad::JsonSoknad;
 use digisos_schema::types::{Enhetsnummer, FiksDigisosId, FiksOrgId, Kommunenummer, NavEksternRefId, Tidspunkt};
 use digisos_schema::vedlegg::JsonVedleggSpesifikasjon;
@@ -40,6 +40,8 @@ pub enum SakCommand {
     RejectDelivery(RejectDelivery),
     /// The mailbox offers an unconfirmed delivery again (a timer in the shell).
     OfferDeliveryAgain(OfferDeliveryAgain),
+    /// A Fiks IO delivery was not answered in time or was dead-lettered: the mailbox takes it over.
+    FallBackToMailbox(FallBackToMailbox),
     /// The case itself is deleted (retention or erasure); afterwards it answers 410.
     EraseCase(EraseCase),
 }
@@ -73,6 +75,9 @@ pub struct SubmitSoknad {
     pub vedlegg: Vec<DokumentInfo>,
     /// The id of the delivery to the kommune.
     pub leveranse_id: LeveranseId,
+    /// The Fiks IO message the delivery goes out as, when the kommune receives over Fiks IO (its account and
+    /// a new `melding-id`); `None` for the mailbox.
+    pub fiks_io: Option<FiksIoSending>,
     /// Now.
     pub tidspunkt: Tidspunkt,
 }
@@ -94,6 +99,9 @@ pub struct Ettersend {
     pub vedlegg: Vec<DokumentInfo>,
     /// The id of the delivery to the kommune.
     pub leveranse_id: LeveranseId,
+    /// The Fiks IO message the delivery goes out as, when the kommune receives over Fiks IO (its account and
+    /// a new `melding-id`); `None` for the mailbox.
+    pub fiks_io: Option<FiksIoSending>,
     /// Now.
     pub tidspunkt: Tidspunkt,
 }
@@ -190,6 +198,17 @@ pub struct OfferDeliveryAgain {
     pub tidspunkt: Tidspunkt,
 }
 
+/// Hand an unanswered Fiks IO delivery over to the mailbox.
+#[derive(Debug, Clone, PartialEq)]
+pub struct FallBackToMailbox {
+    /// The delivery.
+    pub leveranse_id: LeveranseId,
+    /// Why.
+    pub grunn: Fallbackgrunn,
+    /// Now.
+    pub tidspunkt: Tidspunkt,
+}
+
 /// Delete the case itself.
 #[derive(Debug, Clone, PartialEq)]
 pub struct EraseCase {
@@ -227,5 +246,6 @@ into_command!(
     ConfirmDelivery,
     RejectDelivery,
     OfferDeliveryAgain,
+    FallBackToMailbox,
     EraseCase
 );

@@ -113,6 +113,7 @@ pub(super) fn submit(state: &SakState, command: SubmitSoknad) -> Result<Vec<SakE
             nav_ekstern_ref_id: command.nav_ekstern_ref_id,
             fiks_org_id: command.fiks_org_id,
             tidspunkt: command.tidspunkt,
+            fiks_io: command.fiks_io,
         }),
     ])
 }
@@ -180,6 +181,7 @@ pub(super) fn ettersend(state: &SakState, command: Ettersend) -> Result<Vec<SakE
             nav_ekstern_ref_id: command.nav_ekstern_ref_id,
             fiks_org_id: sak.fiks_org_id,
             tidspunkt: command.tidspunkt,
+            fiks_io: command.fiks_io,
         }),
     ])
 }

@@ -28,7 +28,8 @@ pub enum KommuneState {
         /// The kommune.
         kommunenummer: Kommunenummer,
         /// Its current configuration.
-        konfigurasjon: KommuneKonfigurasjon,
+        // Boxed: a certificate makes it large next to `Ukonfigurert`.
+        konfigurasjon: Box<KommuneKonfigurasjon>,
         /// When it last changed.
         sist_endret: Tidspunkt,
     },
@@ -101,7 +102,7 @@ impl KommuneState {
     pub fn konfigurasjon(&self) -> Option<&KommuneKonfigurasjon> {
         match self {
             KommuneState::Ukonfigurert => None,
-            KommuneState::Konfigurert { konfigurasjon, .. } => Some(konfigurasjon),
+            KommuneState::Konfigurert { konfigurasjon, .. } => Some(konfigurasjon.as_ref()),
         }
     }
 
@@ -155,7 +156,7 @@ pub fn decide_kommune(state: &KommuneState, command: KommuneCommand) -> Result<V
         return Err(Rejection::invalid("the kommune configuration is not valid", problems));
     }
     if let KommuneState::Konfigurert { konfigurasjon, .. } = state {
-        if *konfigurasjon == command.konfigurasjon {
+        if **konfigurasjon == command.konfigurasjon {
             return Ok(Vec::new());
         }
         if konfigurasjon.fiks_org_id != command.konfigurasjon.fiks_org_id {
@@ -177,7 +178,7 @@ pub fn evolve_kommune(_state: KommuneState, event: &KommuneEvent) -> KommuneStat
     let KommuneEvent::KommuneKonfigurert(e) = event;
     KommuneState::Konfigurert {
         kommunenummer: e.kommunenummer,
-        konfigurasjon: e.konfigurasjon.clone(),
+        konfigurasjon: Box::new(e.konfigurasjon.clone()),
         sist_endret: e.tidspunkt.clone(),
     }
 }

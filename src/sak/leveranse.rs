@@ -8,10 +8,10 @@
 //! delivery, or the reverse, or rejecting again for another reason) is a 409.
 
 use digisos_schema::events::{
-    LeveranseAvvist, LeveranseId, LeveranseKvittert, LeveranseTilbudtIgjen, SakEvent, SakSlettet,
+    LeveranseAvvist, LeveranseId, LeveranseKvittert, LeveranseTilMottak, LeveranseTilbudtIgjen, SakEvent, SakSlettet,
 };
 
-use super::command::{ConfirmDelivery, EraseCase, OfferDeliveryAgain, RejectDelivery};
+use super::command::{ConfirmDelivery, EraseCase, FallBackToMailbox, OfferDeliveryAgain, RejectDelivery};
 use super::existing_sak;
 use super::rejection::{Rejection, problem};
 use super::state::{Leveranse, LeveranseStatus, Sak, SakState};
@@ -67,12 +67,28 @@ pub(super) fn reject(state: &SakState, command: RejectDelivery) -> Result<Vec<Sa
 pub(super) fn offer_again(state: &SakState, command: OfferDeliveryAgain) -> Result<Vec<SakEvent>, Rejection> {
     let sak = existing_sak(state, None)?;
     let leveranse = leveranse(sak, command.leveranse_id)?;
-    if leveranse.status != LeveranseStatus::Sendt {
+    // A delivery out on Fiks IO is the broker's to redeliver until it falls back.
+    if leveranse.status != LeveranseStatus::Sendt || leveranse.fiks_io.is_some() {
         return Ok(Vec::new());
     }
     Ok(vec![SakEvent::LeveranseTilbudtIgjen(LeveranseTilbudtIgjen {
         leveranse_id: command.leveranse_id,
         forsok: leveranse.forsok.saturating_add(1),
+        tidspunkt: command.tidspunkt,
+    })])
+}
+
+/// A Fiks IO delivery that is still unanswered goes to the mailbox; one answered, or already there, stays as it
+/// is (the deadline timer, the dead-letter queue and a late receipt may race).
+pub(super) fn fall_back(state: &SakState, command: FallBackToMailbox) -> Result<Vec<SakEvent>, Rejection> {
+    let sak = existing_sak(state, None)?;
+    let leveranse = leveranse(sak, command.leveranse_id)?;
+    if leveranse.status != LeveranseStatus::Sendt || leveranse.fiks_io.is_none() {
+        return Ok(Vec::new());
+    }
+    Ok(vec![SakEvent::LeveranseTilMottak(LeveranseTilMottak {
+        leveranse_id: command.leveranse_id,
+        grunn: command.grunn,
         tidspunkt: command.tidspunkt,
     })])
 }

@@ -33,8 +33,8 @@ mod rejection;
 mod state;
 
 pub use command::{
-    ConfirmDelivery, CreatePapersak, DeleteCase, DeleteFiles, EraseCase, Ettersend, OfferDeliveryAgain, RejectDelivery,
-    SakCommand, SubmitSoknad, UpdateDigisosSoker, UploadFiles,
+    ConfirmDelivery, CreatePapersak, DeleteCase, DeleteFiles, EraseCase, Ettersend, FallBackToMailbox,
+    OfferDeliveryAgain, RejectDelivery, SakCommand, SubmitSoknad, UpdateDigisosSoker, UploadFiles,
 };
 pub use digisos_schema::events::SakEvent;
 pub use innsending::{ettersendelse_fingerprint, sak_id_for_soknad, soknad_fingerprint};
@@ -59,6 +59,7 @@ pub fn decide(state: &SakState, command: SakCommand) -> Result<Vec<SakEvent>, Re
         SakCommand::ConfirmDelivery(c) => leveranse::confirm(state, c),
         SakCommand::RejectDelivery(c) => leveranse::reject(state, c),
         SakCommand::OfferDeliveryAgain(c) => leveranse::offer_again(state, c),
+        SakCommand::FallBackToMailbox(c) => leveranse::fall_back(state, c),
         SakCommand::EraseCase(c) => leveranse::erase(state, c),
     }
 }

@@ -12,7 +12,9 @@
 use std::collections::BTreeMap;
 
 use digisos_schema::Fnr;
-use digisos_schema::events::{DigisosSokerOppdatert, DokumentInfo, Fingerprint, LeveranseId, Leveransetype, SakEvent};
+use digisos_schema::events::{
+    DigisosSokerOppdatert, DokumentInfo, FiksIoSending, Fingerprint, LeveranseId, Leveransetype, SakEvent,
+};
 use digisos_schema::types::{FiksDigisosId, FiksOrgId, Kommunenummer, NavEksternRefId};
 use serde_json::Value;
 use uuid::Uuid;
@@ -92,6 +94,9 @@ pub struct Leveranse {
     pub status: LeveranseStatus,
     /// How many times it was offered (1 at first).
     pub forsok: u32,
+    /// Its Fiks IO message while it is out on Fiks IO; `None` in the mailbox (from the start, or after a
+    /// fallback).
+    pub fiks_io: Option<FiksIoSending>,
 }
 
 impl SakState {
@@ -236,12 +241,18 @@ impl Sak {
                     nav_ekstern_ref_id: e.nav_ekstern_ref_id.clone(),
                     status: LeveranseStatus::Sendt,
                     forsok: 1,
+                    fiks_io: e.fiks_io,
                 };
                 self.leveranser.insert(e.leveranse_id, leveranse);
             }
             SakEvent::LeveranseTilbudtIgjen(e) => {
                 if let Some(leveranse) = self.leveranser.get_mut(&e.leveranse_id) {
                     leveranse.forsok = e.forsok;
+                }
+            }
+            SakEvent::LeveranseTilMottak(e) => {
+                if let Some(leveranse) = self.leveranser.get_mut(&e.leveranse_id) {
+                    leveranse.fiks_io = None;
                 }
             }
             SakEvent::LeveranseKvittert(e) => {

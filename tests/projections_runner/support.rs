@@ -124,6 +124,8 @@ pub fn konfigurasjon(fiks_org: &str, enheter: &[&str], orgnr: &[&str]) -> Kommun
         har_nks_tilgang: false,
         kontaktpersoner: Kontaktpersoner::default(),
         behandlingsansvarlig: None,
+        fiks_io_konto_id: None,
+        fiks_io_sertifikat: None,
     }
 }
 

@@ -24,6 +24,8 @@ fn konfig() -> KommuneKonfigurasjon {
             teknisk_ansvarlig_epost: vec![],
         },
         behandlingsansvarlig: None,
+        fiks_io_konto_id: None,
+        fiks_io_sertifikat: None,
     }
 }
 

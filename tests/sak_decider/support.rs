@@ -140,6 +140,7 @@ pub fn submit() -> SubmitSoknad {
         soknad_dokument: dok(3, "Soknad.pdf"),
         vedlegg: vec![vedlegg],
         leveranse_id: leveranse(1),
+        fiks_io: None,
         tidspunkt: t(0),
     }
 }
@@ -155,6 +156,7 @@ pub fn ettersend(nav_ref: &str) -> Ettersend {
         vedlegg_metadata: dok(10, "vedlegg.json"),
         vedlegg: vec![fil],
         leveranse_id: leveranse(2),
+        fiks_io: None,
         tidspunkt: t(30),
     }
 }

@@ -22,7 +22,22 @@ pub struct KommuneInfo {
 }
 
 /// The columns every query selects, as text and booleans on both backends.
-type Columns = (String, String, String, String, bool, bool, bool, bool, bool, String, Option<String>, String);
+type Columns = (
+    String,
+    String,
+    String,
+    String,
+    bool,
+    bool,
+    bool,
+    bool,
+    bool,
+    String,
+    Option<String>,
+    String,
+    Option<String>,
+    Option<String>,
+);
 
 macro_rules! select_columns {
     ($cast:literal) => {
@@ -36,7 +51,7 @@ macro_rules! select_columns {
             ", k.kan_motta_soknader, k.kan_oppdatere_status, k.har_midlertidig_deaktivert_mottak,
                k.har_midlertidig_deaktivert_oppdateringer, k.har_nks_tilgang, k.kontaktpersoner",
             $cast,
-            ", k.behandlingsansvarlig, k.sist_endret
+            ", k.behandlingsansvarlig, k.sist_endret, k.fiks_io_konto_id, k.fiks_io_sertifikat
                FROM kommuneinfo k
               WHERE k.version = (SELECT active_version FROM projection_state WHERE name = 'kommune')"
         )
@@ -132,6 +147,13 @@ fn decode(columns: Columns) -> Result<KommuneInfo, ReadError> {
         kontaktpersoner: serde_json::from_str::<Kontaktpersoner>(&kontaktpersoner)
             .map_err(|e| corrupt("kontaktpersoner", &e))?,
         behandlingsansvarlig,
+        fiks_io_konto_id: columns
+            .12
+            .as_deref()
+            .map(uuid::Uuid::parse_str)
+            .transpose()
+            .map_err(|e| corrupt("fiks_io_konto_id", &e))?,
+        fiks_io_sertifikat: columns.13,
     };
     let sist_endret = Tidspunkt::parse(&sist_endret).map_err(|e| corrupt("sist_endret", &e))?;
     Ok(KommuneInfo { kommunenummer, konfigurasjon, sist_endret })

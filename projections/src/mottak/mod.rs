@@ -19,8 +19,8 @@ use crate::projection::{ApplyError, Projection, Tx};
 use write::{Arg, Conn};
 
 pub use query::{
-    Dokument, Leveranse, Leveransestatus, OverdueLeveranse, dokument, leveranse, leveranser_til_ny_levering,
-    ventende_leveranser,
+    Dokument, Leveranse, Leveransestatus, OverdueLeveranse, dokument, leveranse, leveranse_for_melding,
+    leveranser_til_ny_levering, ventende_leveranser,
 };
 
 /// The projection's name (also written into the queries' SQL: keep them in step).
@@ -105,6 +105,8 @@ async fn apply_one(
                 Arg::Text(l.tidspunkt.as_str().to_owned()),
                 Arg::Int(i64::try_from(event.position.commit).unwrap_or(i64::MAX)),
                 Arg::Int(i64::try_from(event.position.prepare).unwrap_or(i64::MAX)),
+                Arg::Text(if l.fiks_io.is_some() { "FIKS_IO" } else { "MOTTAK" }.to_owned()),
+                Arg::OptText(l.fiks_io.map(|f| f.melding_id.to_string())),
                 Arg::Text(sak),
                 Arg::Text(l.nav_ekstern_ref_id.as_str().to_owned()),
             ];
@@ -116,6 +118,10 @@ async fn apply_one(
             let args =
                 [Arg::Int(i64::from(t.forsok)), Arg::Text(t.tidspunkt.as_str().to_owned()), v, text(&t.leveranse_id)];
             conn.execute(write::TILBUDT_IGJEN, &args).await?;
+        }
+        SakEvent::LeveranseTilMottak(t) => {
+            let args = [Arg::Text(t.tidspunkt.as_str().to_owned()), v, text(&t.leveranse_id)];
+            conn.execute(write::TIL_MOTTAK, &args).await?;
         }
         SakEvent::LeveranseKvittert(k) => {
             let args = [Arg::Text("BEKREFTET".into()), Arg::OptText(None), v, text(&k.leveranse_id)];

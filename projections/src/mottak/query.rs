@@ -49,6 +49,10 @@ pub struct Leveranse {
     pub filer: Value,
     /// For an ettersendelse: the delivery of the case's søknad, when there is one.
     pub soknad_leveranse_id: Option<String>,
+    /// `FIKS_IO` while out on Fiks IO, `MOTTAK` in the mailbox.
+    pub kanal: String,
+    /// The Fiks IO message's id, for a delivery published over Fiks IO.
+    pub melding_id: Option<String>,
 }
 
 /// A downloadable document and the case that decides who may fetch it.
@@ -81,8 +85,10 @@ pub struct OverdueLeveranse {
     pub leveranse_id: String,
     /// Its case.
     pub fiks_digisos_id: String,
-    /// When it was last offered.
+    /// When it was last offered (for one out on Fiks IO: when it was created).
     pub sist_tilbudt: String,
+    /// `FIKS_IO` while out on Fiks IO (the deadline applies), `MOTTAK` in the mailbox (redelivery applies).
+    pub kanal: String,
 }
 
 type LeveranseColumns = (
@@ -99,6 +105,8 @@ type LeveranseColumns = (
     i64,
     String,
     Option<String>,
+    String,
+    Option<String>,
 );
 
 macro_rules! leveranse_select {
@@ -108,7 +116,8 @@ macro_rules! leveranse_select {
                     l.status, l.arsak, l.created, l.sist_tilbudt, l.attempts, l.filer,
                     (SELECT s.leveranse_id FROM mottak_leveranse s
                       WHERE s.version = l.version AND s.fiks_digisos_id = l.fiks_digisos_id AND s.kind = 'SOKNAD'
-                        AND l.kind = 'ETTERSENDELSE' ORDER BY s.pos_commit, s.pos_prepare LIMIT 1)
+                        AND l.kind = 'ETTERSENDELSE' ORDER BY s.pos_commit, s.pos_prepare LIMIT 1),
+                    l.kanal, l.melding_id
                FROM mottak_leveranse l
               WHERE l.version = (SELECT active_version FROM projection_state WHERE name = 'mottak') ",
             $tail
@@ -117,18 +126,20 @@ macro_rules! leveranse_select {
 }
 
 const SELECT_VENTENDE: &str = leveranse_select!(
-    "AND l.fiks_org_id = $1 AND l.status = 'SENDT'
+    "AND l.fiks_org_id = $1 AND l.status = 'SENDT' AND l.kanal = 'MOTTAK'
      ORDER BY l.pos_commit, l.pos_prepare LIMIT $2"
 );
 
 const SELECT_VENTENDE_ETTER: &str = leveranse_select!(
-    "AND l.fiks_org_id = $1 AND l.status = 'SENDT'
+    "AND l.fiks_org_id = $1 AND l.status = 'SENDT' AND l.kanal = 'MOTTAK'
      AND (l.pos_commit, l.pos_prepare) > (SELECT a.pos_commit, a.pos_prepare FROM mottak_leveranse a
                                             WHERE a.version = l.version AND a.leveranse_id = $2)
      ORDER BY l.pos_commit, l.pos_prepare LIMIT $3"
 );
 
 const SELECT_EN: &str = leveranse_select!("AND l.leveranse_id = $1");
+
+const SELECT_MELDING: &str = leveranse_select!("AND l.melding_id = $1");
 
 const SELECT_DOKUMENT: &str = "
 SELECT d.fiks_digisos_id, d.filnavn, d.mimetype, d.storrelse, d.sha512, s.fiks_org_id, s.kommunenummer,
@@ -138,7 +149,7 @@ SELECT d.fiks_digisos_id, d.filnavn, d.mimetype, d.storrelse, d.sha512, s.fiks_o
  WHERE d.version = (SELECT active_version FROM projection_state WHERE name = 'mottak') AND d.dokumentlager_id = $1";
 
 const SELECT_OVERDUE: &str = "
-SELECT l.leveranse_id, l.fiks_digisos_id, l.sist_tilbudt FROM mottak_leveranse l
+SELECT l.leveranse_id, l.fiks_digisos_id, l.sist_tilbudt, l.kanal FROM mottak_leveranse l
  WHERE l.version = (SELECT active_version FROM projection_state WHERE name = 'mottak') AND l.status = 'SENDT'
  ORDER BY l.pos_commit, l.pos_prepare LIMIT $1";
 
@@ -177,6 +188,15 @@ pub async fn leveranse(db: &ReadDb, leveranse_id: &str) -> Result<Option<Leveran
     row.map(decode_leveranse).transpose()
 }
 
+/// The delivery whose Fiks IO message is `melding_id` (what a receipt's `svarPaMelding` names).
+pub async fn leveranse_for_melding(db: &ReadDb, melding_id: &str) -> Result<Option<Leveranse>, ReadError> {
+    let row: Option<LeveranseColumns> = match db {
+        ReadDb::Postgres(pool) => sqlx::query_as(SELECT_MELDING).bind(melding_id).fetch_optional(pool).await?,
+        ReadDb::Sqlite(pool) => sqlx::query_as(SELECT_MELDING).bind(melding_id).fetch_optional(pool).await?,
+    };
+    row.map(decode_leveranse).transpose()
+}
+
 /// The document `dokumentlager_id` and its case.
 pub async fn dokument(db: &ReadDb, dokumentlager_id: &str) -> Result<Option<Dokument>, ReadError> {
     type Columns = (String, String, String, i64, String, String, String, String, i64);
@@ -200,16 +220,17 @@ pub async fn dokument(db: &ReadDb, dokumentlager_id: &str) -> Result<Option<Doku
 /// Up to `limit` deliveries of every mailbox that wait for their receipt, oldest first.
 pub async fn leveranser_til_ny_levering(db: &ReadDb, limit: u32) -> Result<Vec<OverdueLeveranse>, ReadError> {
     let limit = i64::from(limit);
-    let rows: Vec<(String, String, String)> = match db {
+    let rows: Vec<(String, String, String, String)> = match db {
         ReadDb::Postgres(pool) => sqlx::query_as(SELECT_OVERDUE).bind(limit).fetch_all(pool).await?,
         ReadDb::Sqlite(pool) => sqlx::query_as(SELECT_OVERDUE).bind(limit).fetch_all(pool).await?,
     };
     Ok(rows
         .into_iter()
-        .map(|(leveranse_id, fiks_digisos_id, sist_tilbudt)| OverdueLeveranse {
+        .map(|(leveranse_id, fiks_digisos_id, sist_tilbudt, kanal)| OverdueLeveranse {
             leveranse_id,
             fiks_digisos_id,
             sist_tilbudt,
+            kanal,
         })
         .collect())
 }
@@ -236,5 +257,7 @@ fn decode_leveranse(c: LeveranseColumns) -> Result<Leveranse, ReadError> {
         attempts: c.10,
         filer,
         soknad_leveranse_id: c.12,
+        kanal: c.13,
+        melding_id: c.14,
     })
 }

@@ -29,12 +29,13 @@ ON CONFLICT (version, fiks_digisos_id, nav_ekstern_ref_id) DO NOTHING";
 /// A delivery, from its case and the files of the forsendelse it carries.
 pub(super) const INSERT_LEVERANSE: &str = "
 INSERT INTO mottak_leveranse (version, leveranse_id, fiks_org_id, kommunenummer, fiks_digisos_id, kind,
-       nav_ekstern_ref_id, status, arsak, created, sist_tilbudt, attempts, filer, pos_commit, pos_prepare)
+       nav_ekstern_ref_id, status, arsak, created, sist_tilbudt, attempts, filer, pos_commit, pos_prepare, kanal,
+       melding_id)
 SELECT $1, $2, $3, s.kommunenummer, s.fiks_digisos_id, $4, i.nav_ekstern_ref_id, 'SENDT', NULL, $5, $5, 1,
-       i.filer, $6, $7
+       i.filer, $6, $7, $8, $9
   FROM mottak_sak s
   JOIN mottak_innsending i ON i.version = s.version AND i.fiks_digisos_id = s.fiks_digisos_id
- WHERE s.version = $1 AND s.fiks_digisos_id = $8 AND i.nav_ekstern_ref_id = $9
+ WHERE s.version = $1 AND s.fiks_digisos_id = $10 AND i.nav_ekstern_ref_id = $11
 ON CONFLICT (version, leveranse_id) DO NOTHING";
 
 // The version as an init-plan value in the two updates below: as a plain parameter, a rebuild's version (absent
@@ -45,6 +46,11 @@ ON CONFLICT (version, leveranse_id) DO NOTHING";
 pub(super) const TILBUDT_IGJEN: &str = "
 UPDATE mottak_leveranse SET attempts = $1, sist_tilbudt = $2
  WHERE version = (SELECT CAST($3 AS integer)) AND leveranse_id = $4";
+
+/// A Fiks IO delivery fell back to the mailbox: offered there from now on.
+pub(super) const TIL_MOTTAK: &str = "
+UPDATE mottak_leveranse SET kanal = 'MOTTAK', sist_tilbudt = $1
+ WHERE version = (SELECT CAST($2 AS integer)) AND leveranse_id = $3";
 
 /// A delivery was confirmed or rejected.
 pub(super) const BESVART: &str = "

@@ -223,6 +223,7 @@ impl SakState {
                 }
             }
             SakEvent::LeveranseTilbudtIgjen(t) => self.endret(&t.tidspunkt),
+            SakEvent::LeveranseTilMottak(t) => self.endret(&t.tidspunkt),
             SakEvent::LeveranseKvittert(k) => {
                 self.endret(&k.tidspunkt);
                 if let Some(l) = self.leveranse(&k.leveranse_id.to_string()) {

@@ -178,6 +178,7 @@ fn komplett() -> Sak {
         nav_ekstern_ref_id: NavEksternRefId::parse("ref-1").expect("ref"),
         fiks_org_id: FiksOrgId::parse(ORG_ID).expect("org"),
         tidspunkt: t("2018-10-04T13:00:01.000Z"),
+        fiks_io: None,
     }));
     sak.apply(SakEvent::LeveranseKvittert(LeveranseKvittert {
         leveranse_id: leveranse,

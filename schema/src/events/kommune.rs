@@ -56,6 +56,14 @@ pub struct KommuneKonfigurasjon {
     /// The responsible kommune in a vertskommune arrangement, when not this one.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub behandlingsansvarlig: Option<String>,
+    /// The kommune's Fiks IO account: when set, søknader and ettersendelser are pushed to its queue
+    /// (`fiksio.konto.<kontoId>`) instead of waiting in the mailbox, which stays the fallback.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub fiks_io_konto_id: Option<uuid::Uuid>,
+    /// The account's X.509 certificate (PEM), which the hub encrypts each message for. Required with
+    /// `fiksIoKontoId`; the katalog's `offentligNokkel` upload replaces it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub fiks_io_sertifikat: Option<String>,
 }
 
 /// A kommune's configuration was created or changed; the event holds all of it.

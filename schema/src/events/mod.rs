@@ -35,9 +35,10 @@ pub use mellomlagring::{
     TomtArsak, is_mellomlagring_stream, mellomlagring_stream,
 };
 pub use sak::{
-    DigisosSokerOppdatert, DokumentLastetOpp, DokumentSlettet, EttersendelseMottatt, HendelseFjernet,
-    HendelseRegistrert, LeveranseAvvist, LeveranseId, LeveranseKvittert, LeveranseOpprettet, LeveranseTilbudtIgjen,
-    Leveransetype, PapirsakOpprettet, SakEvent, SakSlettet, SoknadMottatt, StatusoppdateringerSlettet,
+    DigisosSokerOppdatert, DokumentLastetOpp, DokumentSlettet, EttersendelseMottatt, Fallbackgrunn, FiksIoSending,
+    HendelseFjernet, HendelseRegistrert, LeveranseAvvist, LeveranseId, LeveranseKvittert, LeveranseOpprettet,
+    LeveranseTilMottak, LeveranseTilbudtIgjen, Leveransetype, PapirsakOpprettet, SakEvent, SakSlettet, SoknadMottatt,
+    StatusoppdateringerSlettet,
 };
 
 use crate::types::{FiksDigisosId, Kommunenummer};

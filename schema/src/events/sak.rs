@@ -125,6 +125,49 @@ pub struct LeveranseOpprettet {
     pub fiks_org_id: FiksOrgId,
     /// When it was put there.
     pub tidspunkt: Tidspunkt,
+    /// For a kommune that receives over Fiks IO: the message the hub publishes to its account. The delivery
+    /// waits outside the mailbox until the fagsystem answers it or [`LeveranseTilMottak`] hands it over.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub fiks_io: Option<FiksIoSending>,
+}
+
+/// One Fiks IO message of a delivery: where it goes and the id it carries.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct FiksIoSending {
+    /// The receiving account (queue `fiksio.konto.<kontoId>`).
+    pub konto_id: Uuid,
+    /// The message's `melding-id`, which the fagsystem's receipt names in `svarPaMelding`.
+    pub melding_id: Uuid,
+}
+
+/// Why a Fiks IO delivery went to the mailbox instead.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "SCREAMING_SNAKE_CASE")]
+pub enum Fallbackgrunn {
+    /// No receipt came before the hub's deadline.
+    Tidsfrist,
+    /// The broker dead-lettered the message after too many failed deliveries (never acked, or requeued).
+    Leveringsgrense,
+    /// The fagsystem rejected the message (a nack without requeue).
+    Avvist,
+    /// The message expired on the queue (broker TTL).
+    Utlopt,
+    /// The kommune no longer names a Fiks IO account with a usable certificate, or the channel is off.
+    Ukonfigurert,
+}
+
+/// A Fiks IO delivery was not answered and is now offered in the kommune's mailbox (as Fiks falls back to
+/// SvarUt).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct LeveranseTilMottak {
+    /// The delivery.
+    pub leveranse_id: LeveranseId,
+    /// Why.
+    pub grunn: Fallbackgrunn,
+    /// When.
+    pub tidspunkt: Tidspunkt,
 }
 
 /// A delivery not confirmed in time was offered again.
@@ -254,6 +297,8 @@ versioned_events!(
         LeveranseOpprettet(LeveranseOpprettet) = v 1, personal [],
         /// A delivery was offered again.
         LeveranseTilbudtIgjen(LeveranseTilbudtIgjen) = v 1, personal [],
+        /// A Fiks IO delivery fell back to the mailbox.
+        LeveranseTilMottak(LeveranseTilMottak) = v 1, personal [],
         /// The fagsystem confirmed a delivery.
         LeveranseKvittert(LeveranseKvittert) = v 1, personal [],
         /// The fagsystem rejected a delivery.
@@ -306,7 +351,7 @@ mod tests {
         );
         assert_eq!(SakEvent::decode("LeveranseKvittert.v1", &data).ok(), Some(event));
         assert!(SakEvent::EVENT_TYPES.contains(&"SoknadMottatt.v1"));
-        assert_eq!(SakEvent::EVENT_TYPES.len(), 14);
+        assert_eq!(SakEvent::EVENT_TYPES.len(), 15);
     }
 
     #[test]
