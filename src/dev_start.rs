@@ -68,6 +68,8 @@ pub fn demo_konfigurasjon() -> Result<KommuneKonfigurasjon, DemoKommuneError> {
         har_nks_tilgang: true,
         kontaktpersoner: Kontaktpersoner::default(),
         behandlingsansvarlig: None,
+        fiks_io_konto_id: None,
+        fiks_io_sertifikat: None,
     })
 }
 

@@ -13,6 +13,7 @@ pub mod demo;
 pub mod dev_start;
 pub mod documents;
 pub mod eventstore;
+pub mod fiksio;
 pub mod graphql;
 pub mod http;
 pub mod kryptering;

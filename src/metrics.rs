@@ -88,6 +88,10 @@ struct Registry {
     appends: Mutex<BTreeMap<AppendKey, Histogram>>,
     appended_events: Mutex<BTreeMap<&'static str, u64>>,
     mellomlagring_removed: Mutex<BTreeMap<&'static str, u64>>,
+    fiks_io_published: Mutex<u64>,
+    fiks_io_fallbacks: Mutex<BTreeMap<&'static str, u64>>,
+    /// Per Fiks IO account: messages waiting on its queue and consumers listening, as last seen.
+    fiks_io_accounts: Mutex<BTreeMap<String, (u32, u32)>>,
 }
 
 static REGISTRY: LazyLock<Registry> = LazyLock::new(Registry::default);
@@ -144,6 +148,34 @@ pub fn record_mellomlagring_removed(arsak: digisos_schema::events::TomtArsak, fi
         TomtArsak::Sendt => "SENDT",
     };
     *lock(&REGISTRY.mellomlagring_removed).entry(label).or_default() += files;
+}
+
+/// Records one Fiks IO message confirmed by the broker.
+pub fn record_fiks_io_published() {
+    *lock(&REGISTRY.fiks_io_published) += 1;
+}
+
+/// Records one Fiks IO delivery that fell back to the mailbox, by why.
+pub fn record_fiks_io_fallback(grunn: digisos_schema::events::Fallbackgrunn) {
+    let label = serde_json::to_value(grunn).ok().and_then(|v| v.as_str().map(str::to_owned));
+    let label: &'static str = match label.as_deref() {
+        Some("TIDSFRIST") => "TIDSFRIST",
+        Some("LEVERINGSGRENSE") => "LEVERINGSGRENSE",
+        Some("AVVIST") => "AVVIST",
+        Some("UTLOPT") => "UTLOPT",
+        _ => "UKONFIGURERT",
+    };
+    *lock(&REGISTRY.fiks_io_fallbacks).entry(label).or_default() += 1;
+}
+
+/// Records what the broker said of a Fiks IO account's queue: messages waiting and consumers.
+pub fn record_fiks_io_account(konto_id: &str, messages: u32, consumers: u32) {
+    lock(&REGISTRY.fiks_io_accounts).insert(konto_id.to_owned(), (messages, consumers));
+}
+
+/// The Fiks IO accounts as last seen: `(kontoId, messages waiting, consumers)`.
+pub fn fiks_io_accounts() -> Vec<(String, u32, u32)> {
+    lock(&REGISTRY.fiks_io_accounts).iter().map(|(k, (m, c))| (k.clone(), *m, *c)).collect()
 }
 
 /// Waiting deliveries (status `SENDT`) per kommunenummer in the active version of the `mottak` read model, in
@@ -251,6 +283,26 @@ fn render_registry(out: &mut String) {
     );
     for (arsak, n) in &removed {
         let _ = writeln!(out, "{name}{{arsak=\"{arsak}\"}} {n}");
+    }
+    let published = *lock(&REGISTRY.fiks_io_published);
+    describe(out, "digisos_fiks_io_published_total", "counter", "Fiks IO messages confirmed by the broker.");
+    let _ = writeln!(out, "digisos_fiks_io_published_total {published}");
+    let fallbacks = lock(&REGISTRY.fiks_io_fallbacks).clone();
+    let name = "digisos_fiks_io_fallbacks_total";
+    describe(out, name, "counter", "Fiks IO deliveries that fell back to the mailbox, by why.");
+    for (grunn, n) in &fallbacks {
+        let _ = writeln!(out, "{name}{{grunn=\"{grunn}\"}} {n}");
+    }
+    let accounts = fiks_io_accounts();
+    let name = "digisos_fiks_io_messages_waiting";
+    describe(out, name, "gauge", "Messages waiting on a Fiks IO account's queue, as last seen.");
+    for (konto, messages, _) in &accounts {
+        let _ = writeln!(out, "{name}{{konto=\"{konto}\"}} {messages}");
+    }
+    let name = "digisos_fiks_io_consumers";
+    describe(out, name, "gauge", "Consumers on a Fiks IO account's queue, as last seen.");
+    for (konto, _, consumers) in &accounts {
+        let _ = writeln!(out, "{name}{{konto=\"{konto}\"}} {consumers}");
     }
 }
 

@@ -17,6 +17,7 @@ use crate::auth::AuthConfig;
 use crate::config::StorageConfig;
 use crate::documents::DocumentsConfig;
 use crate::eventstore::open::Database;
+use crate::fiksio::FiksIoConfig;
 use crate::http::multipart::UploadLimits;
 use crate::http::read_side::{ReadSide, with_read_side};
 use crate::http::{AppState, HttpLimits, app};
@@ -82,6 +83,9 @@ pub struct ServeConfig {
 
     #[command(flatten)]
     pub kryptering: KrypteringConfig,
+
+    #[command(flatten)]
+    pub fiks_io: FiksIoConfig,
 }
 
 impl ServeConfig {
@@ -137,7 +141,23 @@ pub async fn serve(config: ServeConfig) -> anyhow::Result<()> {
         .kryptering
         .open(&config.storage.data_dir, config.auth.dev_mode)
         .context("the keys of encrypted uploads")?;
-    let state = AppState { store: store.clone(), auth, documents, upload_limits, kryptering };
+    let fiks_io = config
+        .fiks_io
+        .open(&config.storage.data_dir, config.auth.dev_mode)
+        .context("the Fiks IO channel (DIGISOS_FIKS_IO_*)")?;
+    let publisher = fiks_io.clone().map(|kanal| {
+        crate::fiksio::utsending::spawn(crate::fiksio::utsending::Utsending {
+            kanal,
+            store: store.clone(),
+            documents: documents.clone(),
+            database: database.clone(),
+            read: read_side.db.clone(),
+        })
+    });
+    // Without the channel a delivery still marked for Fiks IO (the channel was switched off) goes to the
+    // mailbox at the next sweep.
+    let fiks_io_deadline = fiks_io.as_ref().map_or(Duration::ZERO, crate::fiksio::Kanal::deadline);
+    let state = AppState { store: store.clone(), auth, documents, upload_limits, kryptering, fiks_io };
     let limits = HttpLimits { max_body_bytes, request_timeout: Duration::from_secs(config.request_timeout_secs) };
     let listener = TcpListener::bind(config.listen)
         .await
@@ -150,6 +170,7 @@ pub async fn serve(config: ServeConfig) -> anyhow::Result<()> {
         read_side.db.clone(),
         Duration::from_secs(config.redelivery_interval_secs),
         Duration::from_secs(config.delivery_ttl_secs),
+        fiks_io_deadline,
     );
     let sweep = crate::mellomlagring::opprydding::spawn(
         store.clone(),
@@ -160,6 +181,9 @@ pub async fn serve(config: ServeConfig) -> anyhow::Result<()> {
     let app = with_read_side(app(state, &limits), read_side);
     axum::serve(listener, app).with_graceful_shutdown(shutdown_signal()).await?;
     redelivery.abort();
+    if let Some(publisher) = publisher {
+        publisher.abort();
+    }
     sweep.abort();
     // In-flight requests are done and the router (with its handle on the runner) is gone: stop the projections,
     // which commit their last batch and checkpoint, then close the pools.

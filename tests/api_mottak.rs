@@ -202,9 +202,11 @@ async fn overdue_delivery_is_offered_again_and_counted(app: &TestApp) {
     app.caught_up(confirmed.position()).await;
 
     let read = &app.read_side.db;
-    let not_yet = offer_again_overdue(&app.store, read, Duration::from_secs(3600)).await.expect("sweep");
+    let not_yet = offer_again_overdue(&app.store, read, Duration::from_secs(3600), Duration::from_secs(3600))
+        .await
+        .expect("sweep");
     assert_eq!(not_yet, 0, "nothing is overdue yet");
-    let offered = offer_again_overdue(&app.store, read, Duration::ZERO).await.expect("sweep");
+    let offered = offer_again_overdue(&app.store, read, Duration::ZERO, Duration::ZERO).await.expect("sweep");
     assert_eq!(offered, 1, "only the unconfirmed delivery is offered again");
     let again: Vec<_> = app.events().await.into_iter().filter(|e| e.event_type == "LeveranseTilbudtIgjen.v1").collect();
     assert_eq!(again.len(), 1);

@@ -69,6 +69,8 @@ const REST: &[(&str, &str, &[&str])] = &[
     ("POST", "/digisos/api/v1/soknader/dokumenter", CITIZEN),
     ("GET", "/digisos/api/v1/dokumentlager/nedlasting/{dokumentlagerId}", &["citizen", "fagsystem"]),
     ("GET", "/digisos/api/v1/dokumentlager-public-key", ALL),
+    ("POST", "/fiks-io/api/v1/send", FAGSYSTEM),
+    ("GET", "/fiks-io/katalog/api/v1/kontoer/{kontoId}/offentligNokkel", ALL),
     ("GET", "/digisos/api/v1/mellomlagring/{navEksternRefId}", NAV_SYSTEM),
     ("POST", "/digisos/api/v1/mellomlagring/{navEksternRefId}", NAV_SYSTEM),
     ("DELETE", "/digisos/api/v1/mellomlagring/{navEksternRefId}", NAV_SYSTEM),
@@ -153,6 +155,7 @@ fn concrete(template: &str, case_id: &str) -> String {
         .replace("{leveranseId}", SOME_ID)
         .replace("{dokumentlagerId}", SOME_ID)
         .replace("{filId}", SOME_ID)
+        .replace("{kontoId}", SOME_ID)
 }
 
 /// The token of each kind (`None` for anonymous).
@@ -193,6 +196,7 @@ fn registered_routes(app: &TestApp) -> Vec<(String, String, Rule)> {
         documents: app.documents.clone(),
         upload_limits: UploadLimits::default(),
         kryptering: fiks_digisos::kryptering::Kryptering::generated(false).expect("a key pair"),
+        fiks_io: None,
     };
     fiks_digisos::http::routes(&state).rules().into_iter().map(|(m, p, r)| (m.to_string(), p, r)).collect()
 }

@@ -571,6 +571,7 @@ async fn graphiql_is_not_served_outside_development_mode() {
         documents: DocumentStore::in_memory(1024 * 1024),
         upload_limits: UploadLimits::default(),
         kryptering: fiks_digisos::kryptering::Kryptering::generated(true).expect("a key pair"),
+        fiks_io: None,
     };
     let app = fiks_digisos::http::app(state, &HttpLimits::default());
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("bind");

@@ -49,6 +49,7 @@ async fn start(dev_mode: bool, limits: HttpLimits) -> Service {
         documents: DocumentStore::in_memory(1024 * 1024),
         upload_limits: UploadLimits::default(),
         kryptering: fiks_digisos::kryptering::Kryptering::generated(false).expect("a key pair"),
+        fiks_io: None,
     };
     let router = fiks_digisos::http::routes(&state)
         .route(&[Method::GET], "/test/fagsystem", get(whoami), Rule::Callers(&[CallerKind::Fagsystem]))

@@ -54,7 +54,7 @@ struct KommuneSvar<'a> {
 fn answer(state: &KommuneState) -> Result<Json<KommuneSvar<'_>>, ApiError> {
     match state {
         KommuneState::Konfigurert { kommunenummer, konfigurasjon, sist_endret } => {
-            Ok(Json(KommuneSvar { kommunenummer: *kommunenummer, konfigurasjon, sist_endret }))
+            Ok(Json(KommuneSvar { kommunenummer: *kommunenummer, konfigurasjon: konfigurasjon.as_ref(), sist_endret }))
         }
         KommuneState::Ukonfigurert => Err(ApiError::not_found("this kommune has no configuration")),
     }
@@ -93,6 +93,7 @@ async fn configure_kommune(
             vec![Problem { path: "$".into(), message: e.to_string() }],
         )
     })?;
+    fiks_io_account(&konfigurasjon)?;
     let command = KommuneCommand::Configure(Configure { kommunenummer, konfigurasjon, tidspunkt: now() });
     let outcome = commands::execute::<KommuneAggregate>(
         &state.store,
@@ -102,4 +103,35 @@ async fn configure_kommune(
     )
     .await?;
     Ok(respond(StatusCode::OK, outcome.position, answer(&outcome.state)?))
+}
+
+/// A Fiks IO account comes with its certificate, an RSA X.509 certificate in PEM that is valid now (the hub
+/// encrypts every message for it).
+fn fiks_io_account(konfigurasjon: &KommuneKonfigurasjon) -> Result<(), ApiError> {
+    let problem = |path: &str, message: &str| {
+        ApiError::invalid_document(
+            "the Fiks IO account is not usable",
+            vec![Problem { path: path.into(), message: message.into() }],
+        )
+    };
+    match (&konfigurasjon.fiks_io_konto_id, &konfigurasjon.fiks_io_sertifikat) {
+        (None, None) => Ok(()),
+        (None, Some(_)) => Err(problem("$.fiksIoKontoId", "is required with fiksIoSertifikat")),
+        (Some(_), None) => {
+            Err(problem("$.fiksIoSertifikat", "is required with fiksIoKontoId: the account's X.509 certificate (PEM)"))
+        }
+        (Some(_), Some(pem)) => {
+            let certificate = openssl::x509::X509::from_pem(pem.as_bytes())
+                .map_err(|_| problem("$.fiksIoSertifikat", "is not a PEM X.509 certificate"))?;
+            let rsa = certificate.public_key().ok().is_some_and(|k| k.rsa().is_ok());
+            if !rsa {
+                return Err(problem("$.fiksIoSertifikat", "must carry an RSA key (Fiks IO encrypts with RSA-OAEP)"));
+            }
+            let now = openssl::asn1::Asn1Time::days_from_now(0).map_err(|_| ApiError::internal())?;
+            if certificate.not_after() < now || certificate.not_before() > now {
+                return Err(problem("$.fiksIoSertifikat", "is not valid now"));
+            }
+            Ok(())
+        }
+    }
 }

@@ -9,6 +9,7 @@ pub mod dokumenter;
 pub mod dokumentlager_nokkel;
 pub mod edge;
 pub mod fagsystem;
+pub mod fiks_io;
 pub mod innsyn;
 pub mod mellomlagring;
 pub mod mottak;
@@ -30,6 +31,7 @@ pub fn routes(router: AccessRouter<AppState>, state: &AppState) -> AccessRouter<
     let router = innsyn::routes(router);
     let router = fagsystem::routes(router, state);
     let router = mottak::routes(router);
+    let router = fiks_io::routes(router);
     let router = dokumenter::routes(router);
     let router = dokumentlager_nokkel::routes(router);
     let router = mellomlagring::routes(router, state);

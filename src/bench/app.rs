@@ -141,7 +141,8 @@ impl BenchApp {
         let kryptering = KrypteringConfig::default()
             .open(folder.folder(), true)
             .map_err(|e| format!("the development key pair: {e}"))?;
-        let state = AppState { store: store.clone(), auth: auth.clone(), documents, upload_limits, kryptering };
+        let state =
+            AppState { store: store.clone(), auth: auth.clone(), documents, upload_limits, kryptering, fiks_io: None };
         let chosen: Vec<Arc<dyn Projection>> = match projections {
             Projections::All => digisos_projections::all(),
             Projections::InnsynOnly => digisos_projections::all().into_iter().filter(|p| p.name() == INNSYN).collect(),

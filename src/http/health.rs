@@ -58,6 +58,13 @@ pub async fn isready(
         "eventStore": state.store.backend(),
         "reasons": reasons,
         "projections": projections,
+        // Information, not a reason to be unready: an account nobody consumes is the kommune's to fix.
+        "fiksIo": state.fiks_io.as_ref().map(|kanal| json!({
+            "kontoId": kanal.konto_id(),
+            "kontoer": crate::metrics::fiks_io_accounts().into_iter().map(|(konto, messages, consumers)| json!({
+                "kontoId": konto, "ventendeMeldinger": messages, "konsumenter": consumers,
+            })).collect::<Vec<_>>(),
+        })),
     });
     (status, Json(body))
 }

@@ -42,6 +42,8 @@ pub struct AppState {
     pub upload_limits: UploadLimits,
     /// The keys encrypted uploads are decrypted with, and whether plain files are taken.
     pub kryptering: Kryptering,
+    /// The Fiks IO channel, when it is on (`DIGISOS_FIKS_IO_AMQP_URL`).
+    pub fiks_io: Option<crate::fiksio::Kanal>,
 }
 
 /// The response header that carries the event-store position a command produced (read-your-writes: send it back

@@ -80,7 +80,7 @@ impl KrypteringConfig {
 }
 
 /// Reads a certificate and its key, and checks that they belong together.
-fn read_pair(cert: &Path, key_file: &Path) -> anyhow::Result<(X509, PKey<Private>)> {
+pub fn read_pair(cert: &Path, key_file: &Path) -> anyhow::Result<(X509, PKey<Private>)> {
     let cert_pem = std::fs::read(cert).with_context(|| format!("cannot read the certificate {}", cert.display()))?;
     let key_pem =
         std::fs::read(key_file).with_context(|| format!("cannot read the private key {}", key_file.display()))?;

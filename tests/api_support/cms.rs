@@ -178,6 +178,7 @@ impl TestApp {
             documents: self.documents.clone(),
             upload_limits,
             kryptering,
+            fiks_io: None,
         };
         let app = with_read_side(fiks_digisos::http::app(state, &limits), self.read_side.clone());
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("bind");

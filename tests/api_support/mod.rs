@@ -12,6 +12,7 @@
 pub mod cms;
 pub mod fixtures;
 mod form;
+pub mod rabbitmq;
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -66,6 +67,9 @@ pub struct TestApp {
     postgres: Option<FreshPostgres>,
     server: tokio::task::JoinHandle<()>,
     client: reqwest::Client,
+    /// The Fiks IO channel, when the app was started with one.
+    pub fiks_io: Option<fiks_digisos::fiksio::Kanal>,
+    publisher: Option<tokio::task::JoinHandle<()>>,
     _dir: tempfile::TempDir,
 }
 
@@ -113,6 +117,12 @@ impl Reply {
 impl TestApp {
     /// Starts the app on `backend`.
     pub async fn start(backend: Backend) -> TestApp {
+        Self::start_with_fiks_io(backend, None).await
+    }
+
+    /// Starts the app on `backend` with the Fiks IO channel on the broker at `amqp_url` (when given), its
+    /// publisher running, and deliveries unanswered for `DEADLINE` falling back at each mailbox sweep.
+    pub async fn start_with_fiks_io(backend: Backend, amqp_url: Option<String>) -> TestApp {
         let dir = tempfile::tempdir().expect("temp dir");
         let postgres = match backend {
             Backend::Sqlite => None,
@@ -134,12 +144,20 @@ impl TestApp {
         // Development mode's key pair in the temporary data folder, as `serve` creates it: plain and encrypted
         // files are both taken.
         let kryptering = KrypteringConfig::default().open(dir.path(), true).expect("the development key pair");
+        let fiks_io = fiks_digisos::fiksio::FiksIoConfig {
+            fiks_io_amqp_url: amqp_url,
+            fiks_io_deadline_secs: 7200,
+            ..Default::default()
+        }
+        .open(dir.path(), true)
+        .expect("the Fiks IO channel");
         let state = AppState {
             store: store.clone(),
             auth: auth.clone(),
             documents: documents.clone(),
             upload_limits,
             kryptering,
+            fiks_io: fiks_io.clone(),
         };
         // The read side, as `serve` runs it: the projection runner and the read models' database.
         let runner = ProjectionRunner::start(
@@ -150,6 +168,15 @@ impl TestApp {
         )
         .expect("start the projections");
         let read_side = ReadSide::new(read_db(&database), Arc::new(runner), Duration::from_secs(10));
+        let publisher = fiks_io.clone().map(|kanal| {
+            fiks_digisos::fiksio::utsending::spawn(fiks_digisos::fiksio::utsending::Utsending {
+                kanal,
+                store: store.clone(),
+                documents: documents.clone(),
+                database: database.clone(),
+                read: read_side.db.clone(),
+            })
+        });
         let app = with_read_side(fiks_digisos::http::app(state, &limits), read_side.clone());
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("bind");
         let base = format!("http://{}", listener.local_addr().expect("addr"));
@@ -167,12 +194,37 @@ impl TestApp {
             postgres,
             server,
             client: reqwest::Client::new(),
+            fiks_io,
+            publisher,
             _dir: dir,
         }
     }
 
+    /// Stops the Fiks IO publisher, as a crash of the instance would.
+    pub fn stop_publisher(&mut self) {
+        if let Some(publisher) = self.publisher.take() {
+            publisher.abort();
+        }
+    }
+
+    /// Starts the Fiks IO publisher (again), as a restarted instance does.
+    pub fn start_publisher(&mut self) {
+        self.stop_publisher();
+        let kanal = self.fiks_io.clone().expect("the app was started with Fiks IO");
+        self.publisher = Some(fiks_digisos::fiksio::utsending::spawn(fiks_digisos::fiksio::utsending::Utsending {
+            kanal,
+            store: self.store.clone(),
+            documents: self.documents.clone(),
+            database: self.database.clone(),
+            read: self.read_side.db.clone(),
+        }));
+    }
+
     /// Stops the app, closes the database and drops a PostgreSQL test database.
     pub async fn finish(self) {
+        if let Some(publisher) = &self.publisher {
+            publisher.abort();
+        }
         self.server.abort();
         let _ = self.server.await;
         match Arc::try_unwrap(self.read_side.runner) {

@@ -19,7 +19,8 @@ use uuid::Uuid;
 
 use crate::commands::{self, CommandError, SakAggregate};
 use crate::eventstore::{DynEventStore, StreamName};
-use crate::sak::{OfferDeliveryAgain, SakCommand};
+use crate::sak::{FallBackToMailbox, OfferDeliveryAgain, SakCommand};
+use digisos_schema::events::Fallbackgrunn;
 
 /// The most deliveries one sweep looks at (the oldest first; the next sweep continues).
 const SWEEP: u32 = 1000;
@@ -35,13 +36,17 @@ pub enum RedeliveryError {
     Command(#[from] CommandError),
 }
 
-/// Offers every waiting delivery last offered more than `older_than` ago again; returns how many were offered.
+/// Offers every waiting delivery last offered more than `older_than` ago again, and hands every Fiks IO delivery
+/// unanswered for `fiks_io_deadline` over to the mailbox (the hub-side deadline: broker TTL is only checked at the
+/// head of a queue); returns how many deliveries were offered or handed over.
 pub async fn offer_again_overdue(
     store: &DynEventStore,
     db: &ReadDb,
     older_than: Duration,
+    fiks_io_deadline: Duration,
 ) -> Result<usize, RedeliveryError> {
     let older_than = chrono::Duration::from_std(older_than).unwrap_or(chrono::Duration::MAX);
+    let fiks_io_deadline = chrono::Duration::from_std(fiks_io_deadline).unwrap_or(chrono::Duration::MAX);
     let now = Utc::now();
     let mut offered = 0;
     for row in leveranser_til_ny_levering(db, SWEEP).await? {
@@ -54,17 +59,31 @@ pub async fn offer_again_overdue(
             tracing::error!(leveranse = %row.leveranse_id, "the mottak read model holds an unreadable delivery");
             continue;
         };
-        if now.signed_duration_since(sist.instant()) < older_than {
+        let fiks_io = row.kanal == "FIKS_IO";
+        let limit = if fiks_io { fiks_io_deadline } else { older_than };
+        if now.signed_duration_since(sist.instant()) < limit {
             continue;
         }
         let Ok(stream) = StreamName::parse(sak_stream(sak)) else { continue };
-        let command = SakCommand::OfferDeliveryAgain(OfferDeliveryAgain {
-            leveranse_id: LeveranseId(id),
-            tidspunkt: Tidspunkt::from_instant(now),
-        });
+        let tidspunkt = Tidspunkt::from_instant(now);
+        let command = if fiks_io {
+            SakCommand::FallBackToMailbox(FallBackToMailbox {
+                leveranse_id: LeveranseId(id),
+                grunn: Fallbackgrunn::Tidsfrist,
+                tidspunkt,
+            })
+        } else {
+            SakCommand::OfferDeliveryAgain(OfferDeliveryAgain { leveranse_id: LeveranseId(id), tidspunkt })
+        };
         let metadata = commands::metadata("redelivery", None);
         match commands::execute::<SakAggregate>(store, &stream, command, metadata).await {
-            Ok(outcome) if outcome.appended > 0 => offered += 1,
+            Ok(outcome) if outcome.appended > 0 => {
+                offered += 1;
+                if fiks_io {
+                    tracing::warn!(leveranse = %id, "fiks io: no receipt before the deadline; to the mailbox");
+                    crate::metrics::record_fiks_io_fallback(Fallbackgrunn::Tidsfrist);
+                }
+            }
             Ok(_) => {}
             // Confirmed or rejected since the read model saw it: nothing to offer.
             Err(CommandError::Rejected(rejection)) => {
@@ -80,13 +99,19 @@ pub async fn offer_again_overdue(
 }
 
 /// Runs [`offer_again_overdue`] every `every`, for deliveries unconfirmed for `older_than`, until aborted.
-pub fn spawn_redelivery(store: DynEventStore, db: ReadDb, every: Duration, older_than: Duration) -> JoinHandle<()> {
+pub fn spawn_redelivery(
+    store: DynEventStore,
+    db: ReadDb,
+    every: Duration,
+    older_than: Duration,
+    fiks_io_deadline: Duration,
+) -> JoinHandle<()> {
     tokio::spawn(async move {
         let mut ticker = tokio::time::interval(every);
         ticker.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
         loop {
             ticker.tick().await;
-            if let Err(e) = offer_again_overdue(&store, &db, older_than).await {
+            if let Err(e) = offer_again_overdue(&store, &db, older_than, fiks_io_deadline).await {
                 tracing::warn!(error = %e, "redelivery sweep failed; retrying at the next tick");
             }
         }

@@ -66,6 +66,7 @@ pub(super) async fn submit_soknad(
         soknad_dokument: upload.soknad_pdf.dokument_info(),
         vedlegg: upload.filer.iter().map(|f| f.dokument_info()).collect(),
         leveranse_id: LeveranseId(Uuid::new_v4()),
+        fiks_io: crate::fiksio::sending(state.fiks_io.as_ref(), konfigurasjon),
         tidspunkt: now(),
     };
     let stream = stream(sak_stream(fiks_digisos_id))?;
@@ -93,7 +94,7 @@ pub(super) async fn ettersend(
     let nav_ekstern_ref_id = param(&nav_ekstern_ref_id, NavEksternRefId::parse)?;
 
     let kommune = kommune(&state, kommunenummer).await?;
-    kommune.kan_motta_soknad(kommunenummer, None).map_err(into_api)?;
+    let konfigurasjon = kommune.kan_motta_soknad(kommunenummer, None).map_err(into_api)?;
 
     // A first look at the case before the files are read, so that a request for a case that does not exist or
     // is not the caller's stores nothing at all. The decider checks again on the fresh state.
@@ -116,6 +117,7 @@ pub(super) async fn ettersend(
         vedlegg_spesifikasjon: upload.vedlegg.typed,
         vedlegg: upload.filer.iter().map(|f| f.dokument_info()).collect(),
         leveranse_id: LeveranseId(Uuid::new_v4()),
+        fiks_io: crate::fiksio::sending(state.fiks_io.as_ref(), konfigurasjon),
         tidspunkt: now(),
     };
     let outcome = commands::execute::<SakAggregate>(

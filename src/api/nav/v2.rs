@@ -96,6 +96,7 @@ pub(super) async fn submit_soknad(
         soknad_dokument: upload.soknad_pdf.dokument_info(),
         vedlegg,
         leveranse_id: LeveranseId(Uuid::new_v4()),
+        fiks_io: crate::fiksio::sending(state.fiks_io.as_ref(), konfigurasjon),
         tidspunkt: now(),
     };
     let executed = commands::execute::<SakAggregate>(
@@ -172,7 +173,7 @@ pub(super) async fn ettersend(
         SakState::Aktiv(sak) => ensure_ettersendelse_ref(sak, &nav_ekstern_ref_id)?,
     }
     let kommune = kommune(&state, kommunenummer).await?;
-    kommune.kan_motta_soknad(kommunenummer, None).map_err(into_api)?;
+    let konfigurasjon = kommune.kan_motta_soknad(kommunenummer, None).map_err(into_api)?;
 
     let upload = read_ettersendelse_v2(multipart, &state.documents, &state.upload_limits, &state.kryptering).await?;
     let mellomlagring_stream = mellomlagring::stream_of(&nav_ekstern_ref_id)?;
@@ -198,6 +199,7 @@ pub(super) async fn ettersend(
         vedlegg_spesifikasjon: upload.vedlegg.typed,
         vedlegg,
         leveranse_id: LeveranseId(Uuid::new_v4()),
+        fiks_io: crate::fiksio::sending(state.fiks_io.as_ref(), konfigurasjon),
         tidspunkt: now(),
     };
     let executed = commands::execute::<SakAggregate>(

@@ -1,0 +1,475 @@
+//! The Fiks IO publisher: an outbox driven by the event log.
+//!
+//! It follows the all-events feed from its checkpoint (`fiksio_utsending`). Each `LeveranseOpprettet` that names
+//! a Fiks IO message is published to the account's queue, persistent, with publisher confirms; the checkpoint
+//! moves past an event only once its message is confirmed, so a crash or a broker outage re-publishes from the
+//! last confirmed point (the same `melding-id`; at-least-once, as Fiks IO itself) and never skips one. A
+//! delivery already answered, fallen back or erased by the time the publisher reaches it is skipped.
+//!
+//! One instance publishes at a time: the publisher holds the projections' kind of leader lock
+//! (`projection_runner::leader`), so two instances on one PostgreSQL do not both send.
+//!
+//! The hub declares every queue (clients never do, FIKS_IO.md §1): `fiksio.konto.<kontoId>` as a durable quorum
+//! queue that dead-letters a message after [`DELIVERY_ATTEMPTS`] failed deliveries (never acked, or requeued)
+//! or a plain nack, or when it expires, to [`DEAD_LETTER_QUEUE`]; the hub consumes that queue and falls the
+//! delivery back to the mailbox with the broker's reason.
+
+use std::collections::HashSet;
+use std::time::Duration;
+
+use anyhow::{Context, anyhow, bail};
+use digisos_projections::ReadDb;
+use digisos_projections::mottak::leveranse as read_leveranse;
+use digisos_schema::events::{
+    DokumentInfo, Fallbackgrunn, FiksIoSending, LeveranseId, LeveranseOpprettet, Leveransetype, SakEvent,
+    kommune_stream, sak_id_of_stream, sak_stream,
+};
+use digisos_schema::types::{FiksDigisosId, Tidspunkt};
+use futures::StreamExt;
+use lapin::Confirmation;
+use lapin::options::{
+    BasicAckOptions, BasicConsumeOptions, BasicNackOptions, BasicPublishOptions, BasicQosOptions, ConfirmSelectOptions,
+    QueueDeclareOptions,
+};
+use lapin::types::{AMQPValue, FieldTable};
+use lapin::{Channel, Connection, ConnectionProperties};
+use openssl::x509::X509;
+use tokio::task::JoinHandle;
+use uuid::Uuid;
+
+use super::melding::{EGENDEFINERT, SoknadLeveranse, Utgaende, queue_name};
+use super::{DEAD_LETTER_QUEUE, DELIVERY_ATTEMPTS, Kanal};
+use crate::commands::{self, CommandError, KommuneAggregate, SakAggregate};
+use crate::documents::DocumentStore;
+use crate::eventstore::open::Database;
+use crate::eventstore::subscription::{SubscriptionOptions, subscribe_all};
+use crate::eventstore::{DynEventStore, Position, RecordedEvent, StreamName};
+use crate::projection_runner::leader::Seat;
+use crate::sak::{FallBackToMailbox, SakCommand};
+
+/// The checkpoint's row, and the leader lock's name.
+const NAME: &str = "fiksio-utsending";
+/// Events passed over without a message before the checkpoint is saved anyway.
+const SAVE_EVERY: u32 = 512;
+/// The longest wait between reconnects.
+const MAX_BACKOFF: Duration = Duration::from_secs(30);
+
+/// What the publisher works with.
+#[derive(Clone)]
+pub struct Utsending {
+    pub kanal: Kanal,
+    pub store: DynEventStore,
+    pub documents: DocumentStore,
+    pub database: Database,
+    pub read: ReadDb,
+}
+
+/// Runs the publisher (and the dead-letter consumer) until aborted: leads when it can, reconnects with backoff.
+pub fn spawn(utsending: Utsending) -> JoinHandle<()> {
+    tokio::spawn(async move {
+        let mut seat = Seat::new(utsending.database.clone(), NAME);
+        let mut backoff = Duration::from_millis(200);
+        loop {
+            match seat.try_lead().await {
+                Ok(true) => {}
+                Ok(false) => {
+                    tokio::time::sleep(Duration::from_secs(2)).await;
+                    continue;
+                }
+                Err(e) => {
+                    tracing::warn!(error = %e, "fiks io: cannot take the publisher lock; retrying");
+                    tokio::time::sleep(MAX_BACKOFF).await;
+                    continue;
+                }
+            }
+            let outcome = tokio::select! {
+                r = utsending.session(&mut backoff) => r,
+                () = lost(&mut seat) => Err(anyhow!("the publisher lock was lost")),
+            };
+            if let Err(e) = outcome {
+                tracing::warn!(
+                    error = format!("{e:#}"),
+                    retry_in_ms = backoff.as_millis() as u64,
+                    "fiks io: publisher stopped; reconnecting"
+                );
+            }
+            tokio::time::sleep(backoff).await;
+            backoff = (backoff * 2).min(MAX_BACKOFF);
+        }
+    })
+}
+
+/// Resolves when this instance no longer holds the lock.
+async fn lost(seat: &mut Seat) {
+    loop {
+        tokio::time::sleep(Duration::from_secs(5)).await;
+        if !seat.still_leading().await {
+            return;
+        }
+    }
+}
+
+impl Utsending {
+    /// One connection's life: publish from the checkpoint and consume dead letters, until something fails.
+    async fn session(&self, backoff: &mut Duration) -> anyhow::Result<()> {
+        let properties = ConnectionProperties::default().with_connection_name("fiks-digisos".into());
+        let connection =
+            Connection::connect(self.kanal.amqp_url(), properties).await.context("cannot connect to the broker")?;
+        let publish = connection.create_channel().await?;
+        publish.confirm_select(ConfirmSelectOptions::default()).await?;
+        let durable = QueueDeclareOptions { durable: true, ..QueueDeclareOptions::default() };
+        publish.queue_declare(DEAD_LETTER_QUEUE.into(), durable, FieldTable::default()).await?;
+        let dead = connection.create_channel().await?;
+        dead.basic_qos(10, BasicQosOptions::default()).await?;
+        let consumer = dead
+            .basic_consume(
+                DEAD_LETTER_QUEUE.into(),
+                "fiks-digisos".into(),
+                BasicConsumeOptions::default(),
+                FieldTable::default(),
+            )
+            .await?;
+        let watch = connection.create_channel().await?;
+        tracing::info!(konto = %self.kanal.konto_id(), "fiks io: connected to the broker");
+        *backoff = Duration::from_millis(200);
+        let result = tokio::select! {
+            r = self.publish_from_checkpoint(&publish) => r,
+            r = self.dead_letters(consumer) => r,
+            r = self.watch_accounts(&watch) => r,
+        };
+        let _ = connection.close(200, "fiks-digisos stops this connection".into()).await;
+        result
+    }
+
+    async fn publish_from_checkpoint(&self, channel: &Channel) -> anyhow::Result<()> {
+        let mut after = load_checkpoint(&self.database).await?;
+        let mut feed = subscribe_all(self.store.clone(), after, SubscriptionOptions::default());
+        let mut declared = HashSet::new();
+        let mut unsaved = 0u32;
+        loop {
+            let next = if unsaved > 0 {
+                match tokio::time::timeout(Duration::from_secs(1), feed.next()).await {
+                    Ok(next) => next,
+                    Err(_) => {
+                        save_checkpoint(&self.database, after).await?;
+                        unsaved = 0;
+                        continue;
+                    }
+                }
+            } else {
+                feed.next().await
+            };
+            let event = next.ok_or_else(|| anyhow!("the event feed ended"))??;
+            if let Some((leveranse, sending)) = fiks_io_delivery(&event) {
+                self.publish_one(channel, &event.stream, &leveranse, sending, &mut declared).await?;
+                after = Some(event.position);
+                save_checkpoint(&self.database, after).await?;
+                unsaved = 0;
+            } else {
+                after = Some(event.position);
+                unsaved += 1;
+                if unsaved >= SAVE_EVERY {
+                    save_checkpoint(&self.database, after).await?;
+                    unsaved = 0;
+                }
+            }
+        }
+    }
+
+    /// Publishes one delivery's message, unless its case has moved on; returns once the broker confirmed it.
+    async fn publish_one(
+        &self,
+        channel: &Channel,
+        stream: &StreamName,
+        leveranse: &LeveranseOpprettet,
+        sending: FiksIoSending,
+        declared: &mut HashSet<Uuid>,
+    ) -> anyhow::Result<()> {
+        let Some(sak) = Sakshistorikk::read(&self.store, stream, leveranse).await? else {
+            tracing::debug!(leveranse = %leveranse.leveranse_id, "fiks io: delivery answered or gone before sending");
+            return Ok(());
+        };
+        let konfigurasjon = {
+            let kommune = StreamName::parse(kommune_stream(sak.kommunenummer))?;
+            let (state, _, _) = commands::load::<KommuneAggregate>(&self.store, &kommune).await?;
+            state.konfigurasjon().cloned()
+        };
+        let certificate = konfigurasjon
+            .filter(|k| k.fiks_io_konto_id == Some(sending.konto_id))
+            .and_then(|k| k.fiks_io_sertifikat)
+            .and_then(|pem| X509::from_pem(pem.as_bytes()).ok());
+        let Some(certificate) = certificate else {
+            tracing::warn!(leveranse = %leveranse.leveranse_id, konto = %sending.konto_id,
+                           "fiks io: the kommune no longer names this account with a certificate; to the mailbox");
+            return fall_back(&self.store, stream, leveranse.leveranse_id, Fallbackgrunn::Ukonfigurert).await;
+        };
+        let mut filer = Vec::with_capacity(sak.filer.len());
+        for info in sak.filer {
+            let bytes = self.documents.get(&info.sha512).await.with_context(|| {
+                format!(
+                    "fiks io: file {} of delivery {} is not readable",
+                    info.dokumentlager_dokument_id, leveranse.leveranse_id
+                )
+            })?;
+            filer.push((info, bytes));
+        }
+        let melding = Utgaende {
+            sending,
+            leveranse_id: leveranse.leveranse_id,
+            leveransetype: leveranse.leveransetype,
+            nav_ekstern_ref_id: leveranse.nav_ekstern_ref_id.clone(),
+            fiks_digisos_id: sak.fiks_digisos_id,
+            soknad_leveranse: sak.soknad_leveranse,
+        };
+        let signerer = self.kanal.signerer().clone();
+        let (melding, body) = tokio::task::spawn_blocking(move || {
+            let body = melding.body(&filer, &signerer, &certificate);
+            (melding, body)
+        })
+        .await?;
+        let body = body?;
+        let queue = queue_name(sending.konto_id);
+        if !declared.contains(&sending.konto_id) {
+            declare_account_queue(channel, sending.konto_id).await?;
+            declared.insert(sending.konto_id);
+        }
+        let properties = melding.properties(self.kanal.konto_id(), self.kanal.deadline());
+        let options = BasicPublishOptions { mandatory: true, ..BasicPublishOptions::default() };
+        let confirmation =
+            channel.basic_publish("".into(), queue.as_str().into(), options, &body, properties).await?.await?;
+        match confirmation {
+            Confirmation::Ack(None) => {}
+            Confirmation::Ack(Some(_)) => bail!("the broker could not route the message to {queue}"),
+            Confirmation::Nack(_) => bail!("the broker refused the message for {queue}"),
+            Confirmation::NotRequested => bail!("publisher confirms are off on the channel"),
+        }
+        tracing::info!(leveranse = %leveranse.leveranse_id, melding = %sending.melding_id, konto = %sending.konto_id,
+                       bytes = body.len(), "fiks io: delivery published");
+        crate::metrics::record_fiks_io_published();
+        Ok(())
+    }
+
+    /// Falls back every dead-lettered delivery to the mailbox, with the broker's reason.
+    async fn dead_letters(&self, mut consumer: lapin::Consumer) -> anyhow::Result<()> {
+        while let Some(delivery) = consumer.next().await {
+            let delivery = delivery?;
+            let headers = delivery.properties.headers().clone().unwrap_or_default();
+            let grunn = dead_letter_reason(&headers);
+            let leveranse_id = long_string(&headers, &format!("{EGENDEFINERT}klientMeldingId"))
+                .and_then(|id| Uuid::parse_str(&id).ok());
+            let Some(id) = leveranse_id else {
+                tracing::warn!("fiks io: a dead letter without klientMeldingId was dropped");
+                delivery.ack(BasicAckOptions::default()).await?;
+                continue;
+            };
+            let Some(row) = read_leveranse(&self.read, &id.to_string()).await? else {
+                // The mailbox read model has not seen the delivery yet: try again shortly.
+                tokio::time::sleep(Duration::from_millis(500)).await;
+                delivery.nack(BasicNackOptions { requeue: true, ..BasicNackOptions::default() }).await?;
+                continue;
+            };
+            let sak = FiksDigisosId::parse(&row.fiks_digisos_id)?;
+            let stream = StreamName::parse(sak_stream(sak))?;
+            fall_back(&self.store, &stream, LeveranseId(id), grunn).await?;
+            delivery.ack(BasicAckOptions::default()).await?;
+        }
+        bail!("the dead-letter consumer was cancelled")
+    }
+}
+
+impl Utsending {
+    /// Declares the queue of every configured account at once (a fagsystem may start consuming before its first
+    /// message) and then every [`WATCH_EVERY`], recording each queue's waiting messages and consumers, and
+    /// warning about an account nobody listens on (Fiks Forvaltning's "mangler kobling").
+    async fn watch_accounts(&self, channel: &Channel) -> anyhow::Result<()> {
+        let mut ticker = tokio::time::interval(WATCH_EVERY);
+        loop {
+            ticker.tick().await;
+            let kommuner = digisos_projections::kommune::alle_kommuner(&self.read).await?;
+            for info in kommuner {
+                let Some(konto) = info.konfigurasjon.fiks_io_konto_id else { continue };
+                let queue = declare_account_queue(channel, konto).await?;
+                let (messages, consumers) = (queue.message_count(), queue.consumer_count());
+                crate::metrics::record_fiks_io_account(&konto.to_string(), messages, consumers);
+                if consumers == 0 {
+                    tracing::warn!(konto = %konto, kommune = %info.kommunenummer, messages,
+                                   "fiks io: no consumer on the account's queue (mangler kobling)");
+                }
+            }
+        }
+    }
+}
+
+/// How often the account queues are looked at.
+const WATCH_EVERY: Duration = Duration::from_secs(15);
+
+/// Declares the account's queue as the hub sets every account up.
+pub async fn declare_account_queue(channel: &Channel, konto_id: Uuid) -> lapin::Result<lapin::Queue> {
+    let durable = QueueDeclareOptions { durable: true, ..QueueDeclareOptions::default() };
+    channel.queue_declare(queue_name(konto_id).into(), durable, account_queue_arguments()).await
+}
+
+/// The arguments of an account queue.
+pub fn account_queue_arguments() -> FieldTable {
+    let mut args = FieldTable::default();
+    args.insert("x-queue-type".into(), AMQPValue::LongString("quorum".into()));
+    // A quorum queue dead-letters a message returned more than this many times: with 2, the third failed
+    // delivery is the last.
+    args.insert("x-delivery-limit".into(), AMQPValue::LongInt(i32::try_from(DELIVERY_ATTEMPTS - 1).unwrap_or(2)));
+    args.insert("x-dead-letter-exchange".into(), AMQPValue::LongString("".into()));
+    args.insert("x-dead-letter-routing-key".into(), AMQPValue::LongString(DEAD_LETTER_QUEUE.into()));
+    args
+}
+
+/// The delivery and its Fiks IO message, when `event` creates one.
+fn fiks_io_delivery(event: &RecordedEvent) -> Option<(LeveranseOpprettet, FiksIoSending)> {
+    if !event.event_type.starts_with("LeveranseOpprettet.") || sak_id_of_stream(event.stream.as_str()).is_none() {
+        return None;
+    }
+    match SakEvent::decode(&event.event_type, &event.data) {
+        Ok(SakEvent::LeveranseOpprettet(l)) => l.fiks_io.map(|s| (l, s)),
+        _ => None,
+    }
+}
+
+/// What the publisher needs of a case's history for one delivery.
+struct Sakshistorikk {
+    fiks_digisos_id: FiksDigisosId,
+    kommunenummer: digisos_schema::types::Kommunenummer,
+    /// Nav's files of the søknad or ettersendelse the delivery carries, in Nav's order.
+    filer: Vec<DokumentInfo>,
+    /// For an ettersendelse: how the case's søknad went.
+    soknad_leveranse: Option<SoknadLeveranse>,
+}
+
+impl Sakshistorikk {
+    /// The case's history for `leveranse`, or `None` when the delivery no longer waits for Fiks IO (answered,
+    /// fallen back, or the case erased).
+    async fn read(
+        store: &DynEventStore,
+        stream: &StreamName,
+        leveranse: &LeveranseOpprettet,
+    ) -> anyhow::Result<Option<Self>> {
+        let events = store.read_stream(stream, 0, usize::MAX).await?;
+        let mut soknad = None;
+        let mut filer = Vec::new();
+        let mut soknad_leveranse = None;
+        let mut waiting = false;
+        for event in &events {
+            let decoded = SakEvent::decode(&event.event_type, &event.data)?;
+            match decoded {
+                SakEvent::SoknadMottatt(s) => {
+                    if s.nav_ekstern_ref_id == leveranse.nav_ekstern_ref_id {
+                        filer = [s.metadata.clone(), s.vedlegg_metadata.clone(), s.soknad_dokument.clone()]
+                            .into_iter()
+                            .chain(s.vedlegg.iter().cloned())
+                            .collect();
+                    }
+                    soknad = Some((s.fiks_digisos_id, s.kommunenummer));
+                }
+                SakEvent::EttersendelseMottatt(e) if e.nav_ekstern_ref_id == leveranse.nav_ekstern_ref_id => {
+                    filer = std::iter::once(e.vedlegg_metadata).chain(e.vedlegg).collect();
+                }
+                SakEvent::LeveranseOpprettet(l) => {
+                    if l.leveranse_id == leveranse.leveranse_id {
+                        waiting = true;
+                    }
+                    if l.leveransetype == Leveransetype::Soknad && soknad_leveranse.is_none() {
+                        let id = l.fiks_io.map_or(l.leveranse_id.0, |f| f.melding_id);
+                        soknad_leveranse = Some(SoknadLeveranse { sendt_kanal: "FIKS_IO", id });
+                    }
+                }
+                SakEvent::LeveranseKvittert(k) if k.leveranse_id == leveranse.leveranse_id => waiting = false,
+                SakEvent::LeveranseAvvist(a) if a.leveranse_id == leveranse.leveranse_id => waiting = false,
+                SakEvent::LeveranseTilMottak(t) if t.leveranse_id == leveranse.leveranse_id => waiting = false,
+                SakEvent::SakSlettet(_) => return Ok(None),
+                _ => {}
+            }
+        }
+        let Some((fiks_digisos_id, kommunenummer)) = soknad else { return Ok(None) };
+        if !waiting {
+            return Ok(None);
+        }
+        let soknad_leveranse =
+            (leveranse.leveransetype == Leveransetype::Ettersendelse).then_some(soknad_leveranse).flatten();
+        Ok(Some(Self { fiks_digisos_id, kommunenummer, filer, soknad_leveranse }))
+    }
+}
+
+/// Hands a Fiks IO delivery over to the mailbox; a case that refuses (gone, or no such delivery) is left alone.
+pub async fn fall_back(
+    store: &DynEventStore,
+    stream: &StreamName,
+    leveranse_id: LeveranseId,
+    grunn: Fallbackgrunn,
+) -> anyhow::Result<()> {
+    let command = SakCommand::FallBackToMailbox(FallBackToMailbox {
+        leveranse_id,
+        grunn,
+        tidspunkt: Tidspunkt::from_instant(chrono::Utc::now()),
+    });
+    match commands::execute::<SakAggregate>(store, stream, command, commands::metadata("fiks-io", None)).await {
+        Ok(outcome) if outcome.appended > 0 => {
+            tracing::warn!(leveranse = %leveranse_id, grunn = ?grunn, "fiks io: delivery fell back to the mailbox");
+            crate::metrics::record_fiks_io_fallback(grunn);
+            Ok(())
+        }
+        Ok(_) => Ok(()),
+        Err(CommandError::Rejected(rejection)) => {
+            tracing::debug!(leveranse = %leveranse_id, reason = rejection.message(), "fiks io: no fallback");
+            Ok(())
+        }
+        Err(other) => Err(other.into()),
+    }
+}
+
+/// The broker's reason for dead-lettering (`x-first-death-reason`, else the first `x-death` entry).
+fn dead_letter_reason(headers: &FieldTable) -> Fallbackgrunn {
+    let reason = long_string(headers, "x-first-death-reason").or_else(|| {
+        let Some(AMQPValue::FieldArray(deaths)) = headers.inner().get("x-death") else { return None };
+        deaths.as_slice().iter().find_map(|death| match death {
+            AMQPValue::FieldTable(t) => long_string(t, "reason"),
+            _ => None,
+        })
+    });
+    match reason.as_deref() {
+        Some("expired") => Fallbackgrunn::Utlopt,
+        Some("rejected") => Fallbackgrunn::Avvist,
+        _ => Fallbackgrunn::Leveringsgrense,
+    }
+}
+
+/// A header's value as text, when it is a long string.
+pub fn long_string(headers: &FieldTable, name: &str) -> Option<String> {
+    match headers.inner().get(name) {
+        Some(AMQPValue::LongString(s)) => String::from_utf8(s.as_bytes().to_vec()).ok(),
+        Some(AMQPValue::ShortString(s)) => Some(s.as_str().to_owned()),
+        _ => None,
+    }
+}
+
+async fn load_checkpoint(database: &Database) -> anyhow::Result<Option<Position>> {
+    const SQL: &str = "SELECT commit_pos, prepare_pos FROM fiksio_utsending WHERE name = $1";
+    let row: Option<(i64, i64)> = match database {
+        Database::Postgres(pool) => sqlx::query_as(SQL).bind(NAME).fetch_optional(pool).await?,
+        Database::Sqlite { write, .. } => sqlx::query_as(SQL).bind(NAME).fetch_optional(write).await?,
+    };
+    Ok(row.map(|(c, p)| Position::new(c.max(0) as u64, p.max(0) as u64)))
+}
+
+async fn save_checkpoint(database: &Database, at: Option<Position>) -> anyhow::Result<()> {
+    const SQL: &str = "INSERT INTO fiksio_utsending (name, commit_pos, prepare_pos) VALUES ($1, $2, $3)
+                       ON CONFLICT (name) DO UPDATE SET commit_pos = excluded.commit_pos,
+                                                       prepare_pos = excluded.prepare_pos";
+    let Some(at) = at else { return Ok(()) };
+    let (c, p) = (i64::try_from(at.commit)?, i64::try_from(at.prepare)?);
+    match database {
+        Database::Postgres(pool) => {
+            sqlx::query(SQL).bind(NAME).bind(c).bind(p).execute(pool).await?;
+        }
+        Database::Sqlite { write, .. } => {
+            sqlx::query(SQL).bind(NAME).bind(c).bind(p).execute(write).await?;
+        }
+    }
+    Ok(())
+}
