@@ -70,6 +70,7 @@ pub fn demo_konfigurasjon() -> Result<KommuneKonfigurasjon, DemoKommuneError> {
         behandlingsansvarlig: None,
         fiks_io_konto_id: None,
         fiks_io_sertifikat: None,
+        fiks_io_integrasjon: None,
     })
 }
 

@@ -454,3 +454,262 @@ async fn nothing_is_lost_when_the_hub_dies_before_publishing_or_the_broker_stops
     assert!(mailbox(&app).await.is_empty());
     app.finish().await;
 }
+
+/// Issues a Fiks IO integration for `kommunenummer` through the admin API: `(integrasjonId, integrasjonPassord)`.
+async fn integrasjon(app: &TestApp, kommunenummer: &str) -> (String, String) {
+    let path = format!("/admin/kommuner/{kommunenummer}/fiks-io/integrasjon");
+    let reply = app.json(Method::POST, &path, Some(&app.admin()), &json!({})).await;
+    assert_eq!(reply.status, 201, "issue an integration: {:?}", reply.body);
+    app.caught_up(reply.position()).await;
+    let id = reply.body["integrasjonId"].as_str().expect("integrasjonId").to_owned();
+    (id, reply.body["integrasjonPassord"].as_str().expect("integrasjonPassord").to_owned())
+}
+
+/// Connects as KS's client does: username the integration id, password `"<integrasjonPassord> <token>"`.
+async fn login(node: &RabbitNode, username: &str, password: &str) -> lapin::Result<lapin::Connection> {
+    let mut uri: lapin::uri::AMQPUri = node.url().parse().expect("the node's URL");
+    uri.authority.userinfo = lapin::uri::AMQPUserInfo { username: username.into(), password: password.into() };
+    let properties = lapin::ConnectionProperties::default().with_connection_name("Fiks IO klient (Java)".into());
+    lapin::Connection::connect_uri(uri, properties).await
+}
+
+/// Whether `connection` may consume `queue` (prefetch 10, manual ack).
+async fn may_consume(connection: &lapin::Connection, queue: &str) -> Option<lapin::Consumer> {
+    let channel = connection.create_channel().await.expect("channel");
+    channel.basic_qos(10, BasicQosOptions::default()).await.expect("qos");
+    let consume =
+        channel.basic_consume(queue.into(), "fagsystem".into(), BasicConsumeOptions::default(), FieldTable::default());
+    tokio::time::timeout(Duration::from_secs(30), consume).await.expect("the broker answers").ok()
+}
+
+/// Consumes `queue` once the hub has declared it (within its 15 s account watch); panics if it never may.
+async fn consume_when_declared(connection: &lapin::Connection, queue: &str) -> lapin::Consumer {
+    for _ in 0..300 {
+        if let Some(consumer) = may_consume(connection, queue).await {
+            return consumer;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    panic!("the integration could not consume its own {queue}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_integration_logs_in_with_password_and_token_and_consumes_only_its_own_account() {
+    let mut node = RabbitNode::new();
+    let mut app = TestApp::start_with_fiks_io(Backend::Postgres, Some(node.url())).await;
+    node.with_hub_logins(&app.base);
+    node.boot().await;
+    app.start_publisher();
+    let konto = fiks_io_kommune(&app).await;
+    let other_keys = tempfile::tempdir().expect("temp dir");
+    let (other_cert, _) = fagsystem_keys(other_keys.path());
+    let other_konto = Uuid::new_v4();
+    let mut other = other_kommune_config();
+    other["fiksIoKontoId"] = json!(other_konto);
+    other["fiksIoSertifikat"] = json!(std::fs::read_to_string(&other_cert).expect("certificate"));
+    app.configure_kommune(OTHER_KOMMUNE, &other).await;
+    let (id, passord) = integrasjon(&app, KOMMUNE).await;
+    let (other_id, other_passord) = integrasjon(&app, OTHER_KOMMUNE).await;
+    let token = fagsystem(&app);
+
+    // The administrator sees the integration's id, never its password or hash; a new PUT keeps it.
+    let shown = app.send(Method::GET, &format!("/admin/kommuner/{KOMMUNE}"), Some(&app.admin()), None).await;
+    assert_eq!(shown.body["fiksIoIntegrasjonId"], json!(id));
+    assert!(!shown.body.to_string().contains("argon2") && !shown.body.to_string().contains(&passord));
+    let mut again = kommune_config();
+    again["fiksIoKontoId"] = json!(konto.id);
+    again["fiksIoSertifikat"] = shown.body["fiksIoSertifikat"].clone();
+    again["harNksTilgang"] = json!(!shown.body["harNksTilgang"].as_bool().expect("harNksTilgang"));
+    let reply = app.configure_kommune(KOMMUNE, &again).await;
+    assert_eq!(reply.body["fiksIoIntegrasjonId"], json!(id), "a PUT keeps the integration");
+    app.caught_up(reply.position()).await;
+
+    // No integration for a kommune without a Fiks IO account; none for an unknown kommune.
+    let before = app.events().await.len();
+    let path = "/admin/kommuner/1103/fiks-io/integrasjon";
+    assert_eq!(app.json(Method::POST, path, Some(&app.admin()), &json!({})).await.status, 404);
+    let before_put = app.events().await.len();
+    let mut plain = kommune_config();
+    plain["navEnheter"] = json!(["1161"]);
+    app.configure_kommune("1103", &plain).await;
+    let after_put = app.events().await.len();
+    let refused = app.json(Method::POST, path, Some(&app.admin()), &json!({})).await;
+    assert_eq!(refused.status, 409, "{:?}", refused.body);
+    assert!(refused.body["message"].as_str().expect("message").contains("fiksIoKontoId"));
+    assert_eq!((before, after_put), (before_put, app.events().await.len()), "refusals record nothing");
+    let own = format!("fiksio.konto.{}", konto.id);
+
+    // Refused logins: each part of the credentials must hold.
+    let refused = [
+        ("wrong password", id.clone(), format!("{other_passord} {token}")),
+        ("no token", id.clone(), passord.clone()),
+        ("a token that does not verify", id.clone(), format!("{passord} {token}x")),
+        ("another kommune's fagsystem's token", id.clone(), format!("{passord} {}", other_fagsystem(&app))),
+        ("a citizen's token", id.clone(), format!("{passord} {}", app.citizen(FNR))),
+        ("unknown integration", Uuid::new_v4().to_string(), format!("{passord} {token}")),
+    ];
+    for (what, username, password) in refused {
+        assert!(login(&node, &username, &password).await.is_err(), "{what}: the broker must refuse the login");
+    }
+
+    // The right credentials: the own account may be consumed, another kommune's may not, nor may it publish.
+    let connection = login(&node, &id, &format!("{passord} {token}")).await.expect("the integration logs in");
+    assert!(may_consume(&connection, &format!("fiksio.konto.{other_konto}")).await.is_none(), "another account");
+    let publish = connection.create_channel().await.expect("channel");
+    let sent = publish
+        .basic_publish(
+            "".into(),
+            own.as_str().into(),
+            lapin::options::BasicPublishOptions::default(),
+            b"{}",
+            lapin::BasicProperties::default(),
+        )
+        .await;
+    let refused_publish = match sent {
+        Err(_) => true,
+        Ok(_) => publish.basic_qos(1, BasicQosOptions::default()).await.is_err(),
+    };
+    assert!(refused_publish, "an integration may not publish to a queue");
+    let mut consumer = consume_when_declared(&connection, &own).await;
+
+    // A søknad reaches it, and its receipt confirms it.
+    let sak = new_soknad(&app).await;
+    let delivery = next(&mut consumer).await;
+    let headers = delivery.properties.headers().clone().expect("headers");
+    assert_eq!(receipt(&app, konto.id, &header(&headers, "melding-id")).await, 202);
+    delivery.ack(BasicAckOptions::default()).await.expect("ack");
+    assert_eq!(count(&app, "LeveranseKvittert.v1").await, 1, "the søknad of case {sak} is confirmed");
+
+    // The other kommune's integration, with its own fagsystem's token, consumes its own account only.
+    let other_connection = login(&node, &other_id, &format!("{other_passord} {}", other_fagsystem(&app)))
+        .await
+        .expect("the other integration logs in");
+    assert!(may_consume(&other_connection, &own).await.is_none(), "the first kommune's account");
+    consume_when_declared(&other_connection, &format!("fiksio.konto.{other_konto}")).await;
+
+    // A new integration replaces the old: the old password no longer logs in.
+    let (new_id, new_passord) = integrasjon(&app, KOMMUNE).await;
+    assert!(login(&node, &id, &format!("{passord} {token}")).await.is_err(), "the replaced integration");
+    assert!(login(&node, &new_id, &format!("{new_passord} {token}")).await.is_ok(), "the new integration");
+    app.finish().await;
+}
+
+/// Decrypts a message body with the `openssl` command line and the account's key; the ASiC-E's entries by name.
+fn open_melding(dir: &Path, cert: &Path, key: &Path, body: &[u8]) -> std::collections::BTreeMap<String, Vec<u8>> {
+    let (body_path, zip_path) = (dir.join("body.cms"), dir.join("melding.asice"));
+    std::fs::write(&body_path, body).expect("write body");
+    let path = |p: &Path| p.to_str().expect("path").to_owned();
+    openssl(&[
+        "cms",
+        "-decrypt",
+        "-binary",
+        "-inform",
+        "DER",
+        "-in",
+        &path(&body_path),
+        "-inkey",
+        &path(key),
+        "-recip",
+        &path(cert),
+        "-out",
+        &path(&zip_path),
+    ]);
+    let mut zip = zip::ZipArchive::new(std::fs::File::open(&zip_path).expect("zip")).expect("an ASiC-E zip");
+    let mut entries = std::collections::BTreeMap::new();
+    for i in 0..zip.len() {
+        let mut entry = zip.by_index(i).expect("entry");
+        let name = entry.name().expect("a name").into_owned();
+        let mut bytes = Vec::new();
+        entry.read_to_end(&mut bytes).expect("read");
+        entries.insert(name, bytes);
+    }
+    entries
+}
+
+/// Checks `metadata` against the real catalogue's JSON Schema of `meldingstype` (`../shared/formats`).
+fn valid_against_catalogue(meldingstype: &str, metadata: &Value) {
+    let folder = Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("../shared/formats/fiks-io-meldingstype-katalog/schema")
+        .join(meldingstype);
+    let file = std::fs::read_dir(&folder)
+        .unwrap_or_else(|e| panic!("{}: {e}", folder.display()))
+        .map(|e| e.expect("entry").path())
+        .find(|p| p.to_string_lossy().ends_with(".schema.json"))
+        .expect("a schema file");
+    let schema: Value = serde_json::from_slice(&std::fs::read(&file).expect("schema")).expect("JSON");
+    let validator = jsonschema::validator_for(&schema).expect("a valid schema");
+    let errors: Vec<String> = validator.iter_errors(metadata).map(|e| e.to_string()).collect();
+    assert!(errors.is_empty(), "{meldingstype} metadata {metadata} against {}: {errors:?}", file.display());
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_ettersendelse_goes_out_naming_the_soknads_fiks_io_message_and_its_receipt_confirms_it() {
+    let node = RabbitNode::start().await;
+    let app = TestApp::start_with_fiks_io(Backend::Postgres, Some(node.url())).await;
+    app.configure_kommune(OTHER_KOMMUNE, &other_kommune_config()).await;
+    let keys = tempfile::tempdir().expect("temp dir");
+    let (cert, key) = fagsystem_keys(keys.path());
+    let konto = Uuid::new_v4();
+    let mut config = kommune_config();
+    config["fiksIoKontoId"] = json!(konto);
+    config["fiksIoSertifikat"] = json!(std::fs::read_to_string(&cert).expect("certificate"));
+    let reply = app.configure_kommune(KOMMUNE, &config).await;
+    app.caught_up(reply.position()).await;
+    let (_connection, _channel, mut consumer) = consumer(&node, konto).await;
+
+    let sak = submitted(&app, REF).await;
+    let soknad = next(&mut consumer).await;
+    let soknad_headers = soknad.properties.headers().clone().expect("headers");
+    let soknad_melding = header(&soknad_headers, "melding-id");
+    let entries = open_melding(keys.path(), &cert, &key, &soknad.data);
+    let metadata: Value = serde_json::from_slice(&entries["forsendelseMetadata.json"]).expect("JSON");
+    valid_against_catalogue("no.nav.digisos.soknad.v1", &metadata);
+    assert_eq!(receipt(&app, konto, &soknad_melding).await, 202);
+    soknad.ack(BasicAckOptions::default()).await.expect("ack");
+
+    let ettersendelse_ref = "0a1b2c3d-4e5f-4a6b-8c7d-9e0f1a2b3c4d";
+    let path = format!("/soknader/{KOMMUNE}/{sak}/{ettersendelse_ref}");
+    let reply = app.post_form(&path, Some(&app.citizen(FNR)), ettersendelse_form(3)).await;
+    assert_eq!(reply.status, 202, "{:?}", reply.body);
+    let ettersendelse = next(&mut consumer).await;
+    let headers = ettersendelse.properties.headers().clone().expect("headers");
+    assert_eq!(header(&headers, "type"), "no.nav.digisos.ettersendelse.v1");
+    let melding_id = header(&headers, "melding-id");
+    assert_ne!(melding_id, soknad_melding, "a new melding-id per message");
+    let entries = open_melding(keys.path(), &cert, &key, &ettersendelse.data);
+    let metadata: Value = serde_json::from_slice(&entries["forsendelseMetadata.json"]).expect("JSON");
+    valid_against_catalogue("no.nav.digisos.ettersendelse.v1", &metadata);
+    assert_eq!(
+        metadata,
+        json!({"eksternRef": ettersendelse_ref, "digisosId": sak,
+               "soknadLeveranseId": {"sendtKanal": "FIKS_IO", "id": soknad_melding}}),
+        "the søknad's channel and its Fiks IO melding-id"
+    );
+    assert!(entries.contains_key("vedlegg.json"), "Nav's vedlegg.json: {:?}", entries.keys());
+
+    // The receipt of an ettersendelse is an ettersendelse.mottatt.v1; a søknad's receipt type does not fit it.
+    let hub = app.fiks_io.as_ref().expect("the channel is on").konto_id();
+    let send = |meldingstype: &str| {
+        let metadata = json!({
+            "avsenderKontoId": konto, "mottakerKontoId": hub, "meldingType": meldingstype,
+            "svarPaMelding": melding_id, "headere": {},
+        });
+        let form = Form::new().part("name=\"metadata\"", "application/json", metadata.to_string().as_bytes());
+        app.client()
+            .post(format!("{}/fiks-io/api/v1/send", app.base))
+            .bearer_auth(fagsystem(&app))
+            .header("content-type", format!("multipart/form-data; boundary={BOUNDARY}"))
+            .body(form.finish())
+            .send()
+    };
+    let before = app.event_summary().await;
+    let wrong = send("no.nav.digisos.soknad.mottatt.v1").await.expect("the app answers");
+    assert_eq!(wrong.status(), 400, "a søknad receipt for an ettersendelse");
+    assert_eq!(app.event_summary().await, before, "records nothing");
+    let right = send("no.nav.digisos.ettersendelse.mottatt.v1").await.expect("the app answers");
+    assert_eq!(right.status(), 202);
+    ettersendelse.ack(BasicAckOptions::default()).await.expect("ack");
+    assert_eq!(count(&app, "LeveranseKvittert.v1").await, 2, "the søknad and the ettersendelse, once each");
+    assert!(mailbox(&app).await.is_empty(), "neither was in the REST mailbox");
+    app.finish().await;
+}

@@ -21,3 +21,7 @@ CREATE TABLE fiksio_utsending (
 ALTER TABLE kommuneinfo ADD COLUMN fiks_io_konto_id text;
 ALTER TABLE kommuneinfo ADD COLUMN fiks_io_sertifikat text;
 CREATE INDEX kommuneinfo_fiks_io ON kommuneinfo (fiks_io_konto_id);
+-- The integration that may consume the account's queue (broker login), and its Argon2id password hash.
+ALTER TABLE kommuneinfo ADD COLUMN fiks_io_integrasjon_id text;
+ALTER TABLE kommuneinfo ADD COLUMN fiks_io_passord_hash text;
+CREATE INDEX kommuneinfo_fiks_io_integrasjon ON kommuneinfo (fiks_io_integrasjon_id);

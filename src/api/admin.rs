@@ -16,11 +16,12 @@ use axum::extract::rejection::PathRejection;
 use axum::extract::{Path, State};
 use axum::http::{HeaderMap, Method, StatusCode};
 use axum::response::{IntoResponse, Response};
-use axum::routing::get;
-use digisos_schema::events::{KommuneKonfigurasjon, kommune_stream};
+use axum::routing::{get, post};
+use digisos_schema::events::{FiksIoIntegrasjon, KommuneKonfigurasjon, kommune_stream};
 use digisos_schema::types::{Kommunenummer, Tidspunkt};
 use digisos_schema::validate::Problem;
 use serde::Serialize;
+use uuid::Uuid;
 
 use super::edge::{metadata, now, param, path_error, respond};
 use crate::auth::{AdminCaller, CallerKind};
@@ -29,32 +30,43 @@ use crate::eventstore::StreamName;
 use crate::http::AppState;
 use crate::http::access::{AccessRouter, Rule};
 use crate::http::error::ApiError;
-use crate::sak::{Configure, KommuneCommand, KommuneState};
+use crate::sak::{Configure, IssueFiksIoIntegrasjon, KommuneCommand, KommuneState};
 
 /// Adds the administrators' routes.
 pub fn routes(router: AccessRouter<AppState>) -> AccessRouter<AppState> {
-    router.route(
-        &[Method::GET, Method::PUT],
-        "/digisos/api/v1/admin/kommuner/{kommunenummer}",
-        get(read_kommune).put(configure_kommune),
-        Rule::Callers(&[CallerKind::Admin]),
-    )
+    router
+        .route(
+            &[Method::GET, Method::PUT],
+            "/digisos/api/v1/admin/kommuner/{kommunenummer}",
+            get(read_kommune).put(configure_kommune),
+            Rule::Callers(&[CallerKind::Admin]),
+        )
+        .route(
+            &[Method::POST],
+            "/digisos/api/v1/admin/kommuner/{kommunenummer}/fiks-io/integrasjon",
+            post(issue_integrasjon),
+            Rule::Callers(&[CallerKind::Admin]),
+        )
 }
 
-/// A kommune's configuration as answered.
+/// A kommune's configuration as answered: the integration's id, never its password hash.
 #[derive(Debug, Serialize)]
 #[serde(rename_all = "camelCase")]
 struct KommuneSvar<'a> {
     kommunenummer: Kommunenummer,
     #[serde(flatten)]
-    konfigurasjon: &'a KommuneKonfigurasjon,
+    konfigurasjon: KommuneKonfigurasjon,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    fiks_io_integrasjon_id: Option<Uuid>,
     sist_endret: &'a Tidspunkt,
 }
 
 fn answer(state: &KommuneState) -> Result<Json<KommuneSvar<'_>>, ApiError> {
     match state {
         KommuneState::Konfigurert { kommunenummer, konfigurasjon, sist_endret } => {
-            Ok(Json(KommuneSvar { kommunenummer: *kommunenummer, konfigurasjon: konfigurasjon.as_ref(), sist_endret }))
+            let mut konfigurasjon = konfigurasjon.as_ref().clone();
+            let fiks_io_integrasjon_id = konfigurasjon.fiks_io_integrasjon.take().map(|i| i.integrasjon_id);
+            Ok(Json(KommuneSvar { kommunenummer: *kommunenummer, konfigurasjon, fiks_io_integrasjon_id, sist_endret }))
         }
         KommuneState::Ukonfigurert => Err(ApiError::not_found("this kommune has no configuration")),
     }
@@ -103,6 +115,45 @@ async fn configure_kommune(
     )
     .await?;
     Ok(respond(StatusCode::OK, outcome.position, answer(&outcome.state)?))
+}
+
+/// Issues a new Fiks IO integration for the kommune's account (replacing the one before): a new integration id
+/// and password, the password answered once and kept only as its Argon2id hash. 201
+/// `{integrasjonId, integrasjonPassord, kontoId}`; 404 for a kommune without configuration, 409 without
+/// `fiksIoKontoId`.
+async fn issue_integrasjon(
+    State(state): State<AppState>,
+    _admin: AdminCaller,
+    headers: HeaderMap,
+    path: Result<Path<String>, PathRejection>,
+) -> Result<Response, ApiError> {
+    let Path(kommunenummer) = path.map_err(path_error)?;
+    let kommunenummer = param(&kommunenummer, Kommunenummer::parse)?;
+    let integrasjon_id = Uuid::new_v4();
+    let passord = crate::fiksio::integrasjon::new_password();
+    let hash_of = passord.clone();
+    let passord_hash = tokio::task::spawn_blocking(move || crate::fiksio::integrasjon::hash_password(&hash_of))
+        .await
+        .map_err(|_| ApiError::internal())?
+        .map_err(|e| {
+            tracing::error!(error = %e, "hashing an integration password failed");
+            ApiError::internal()
+        })?;
+    let command = KommuneCommand::IssueFiksIoIntegrasjon(IssueFiksIoIntegrasjon {
+        kommunenummer,
+        integrasjon: FiksIoIntegrasjon { integrasjon_id, passord_hash },
+        tidspunkt: now(),
+    });
+    let outcome = commands::execute::<KommuneAggregate>(
+        &state.store,
+        &stream_of(kommunenummer)?,
+        command,
+        metadata(CallerKind::Admin, &headers),
+    )
+    .await?;
+    let konto_id = outcome.state.konfigurasjon().and_then(|k| k.fiks_io_konto_id);
+    let body = serde_json::json!({"integrasjonId": integrasjon_id, "integrasjonPassord": passord, "kontoId": konto_id});
+    Ok(respond(StatusCode::CREATED, outcome.position, Json(body)))
 }
 
 /// A Fiks IO account comes with its certificate, an RSA X.509 certificate in PEM that is valid now (the hub

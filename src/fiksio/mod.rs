@@ -16,6 +16,7 @@
 pub mod asice;
 pub mod cms;
 pub mod config;
+pub mod integrasjon;
 pub mod melding;
 pub mod utsending;
 

@@ -51,6 +51,8 @@ use crate::sak::{FallBackToMailbox, SakCommand};
 const NAME: &str = "fiksio-utsending";
 /// Events passed over without a message before the checkpoint is saved anyway.
 const SAVE_EVERY: u32 = 512;
+/// How long a delivery waits for the mailbox read model before the publisher gives up and retries.
+const READ_MODEL_WAIT: Duration = Duration::from_secs(30);
 /// The longest wait between reconnects.
 const MAX_BACKOFF: Duration = Duration::from_secs(30);
 
@@ -189,6 +191,9 @@ impl Utsending {
             tracing::debug!(leveranse = %leveranse.leveranse_id, "fiks io: delivery answered or gone before sending");
             return Ok(());
         };
+        // A fagsystem may answer within milliseconds; its receipt is matched through the mailbox read model, so
+        // the message goes out only once that model holds the delivery and its melding-id.
+        self.wait_for_mailbox_row(leveranse.leveranse_id).await?;
         let konfigurasjon = {
             let kommune = StreamName::parse(kommune_stream(sak.kommunenummer))?;
             let (state, _, _) = commands::load::<KommuneAggregate>(&self.store, &kommune).await?;
@@ -247,6 +252,23 @@ impl Utsending {
                        bytes = body.len(), "fiks io: delivery published");
         crate::metrics::record_fiks_io_published();
         Ok(())
+    }
+
+    /// Waits until the mailbox read model has the delivery's row (a few milliseconds behind the log); an error
+    /// after [`READ_MODEL_WAIT`], so the session restarts and the delivery is tried again.
+    async fn wait_for_mailbox_row(&self, leveranse_id: LeveranseId) -> anyhow::Result<()> {
+        let started = tokio::time::Instant::now();
+        let mut pause = Duration::from_millis(2);
+        loop {
+            if read_leveranse(&self.read, &leveranse_id.0.to_string()).await?.is_some() {
+                return Ok(());
+            }
+            if started.elapsed() > READ_MODEL_WAIT {
+                bail!("the mailbox read model has not seen delivery {} yet", leveranse_id.0);
+            }
+            tokio::time::sleep(pause).await;
+            pause = (pause * 2).min(Duration::from_millis(200));
+        }
     }
 
     /// Falls back every dead-lettered delivery to the mailbox, with the broker's reason.

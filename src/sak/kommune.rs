@@ -11,7 +11,7 @@
 use std::collections::BTreeSet;
 
 use digisos_schema::Orgnr;
-use digisos_schema::events::{KommuneEvent, KommuneKonfigurasjon, KommuneKonfigurert};
+use digisos_schema::events::{FiksIoIntegrasjon, KommuneEvent, KommuneKonfigurasjon, KommuneKonfigurert};
 use digisos_schema::types::{Enhetsnummer, Kommunenummer, Tidspunkt};
 use digisos_schema::validate::Problem;
 
@@ -40,6 +40,19 @@ pub enum KommuneState {
 pub enum KommuneCommand {
     /// Create or replace the configuration.
     Configure(Configure),
+    /// Issue (or replace) the Fiks IO integration that may consume the kommune's account.
+    IssueFiksIoIntegrasjon(IssueFiksIoIntegrasjon),
+}
+
+/// Issue a Fiks IO integration: the kommune must be configured with a Fiks IO account.
+#[derive(Debug, Clone, PartialEq)]
+pub struct IssueFiksIoIntegrasjon {
+    /// The kommune of the path.
+    pub kommunenummer: Kommunenummer,
+    /// The integration id and its password's hash.
+    pub integrasjon: FiksIoIntegrasjon,
+    /// Now.
+    pub tidspunkt: Tidspunkt,
 }
 
 /// Create or replace a kommune's configuration.
@@ -150,7 +163,16 @@ impl KommuneState {
 
 /// Decides a configuration command.
 pub fn decide_kommune(state: &KommuneState, command: KommuneCommand) -> Result<Vec<KommuneEvent>, Rejection> {
-    let KommuneCommand::Configure(command) = command;
+    let mut command = match command {
+        KommuneCommand::Configure(command) => command,
+        KommuneCommand::IssueFiksIoIntegrasjon(issue) => return issue_integrasjon(state, issue),
+    };
+    // The integration is issued by its own command; a configuration keeps the current one while it names an
+    // account, whatever its body says.
+    command.konfigurasjon.fiks_io_integrasjon = match (state, command.konfigurasjon.fiks_io_konto_id) {
+        (KommuneState::Konfigurert { konfigurasjon, .. }, Some(_)) => konfigurasjon.fiks_io_integrasjon.clone(),
+        _ => None,
+    };
     let problems = problems(&command.konfigurasjon);
     if !problems.is_empty() {
         return Err(Rejection::invalid("the kommune configuration is not valid", problems));
@@ -170,6 +192,25 @@ pub fn decide_kommune(state: &KommuneState, command: KommuneCommand) -> Result<V
         kommunenummer: command.kommunenummer,
         konfigurasjon: command.konfigurasjon,
         tidspunkt: command.tidspunkt,
+    })])
+}
+
+fn issue_integrasjon(state: &KommuneState, issue: IssueFiksIoIntegrasjon) -> Result<Vec<KommuneEvent>, Rejection> {
+    let KommuneState::Konfigurert { konfigurasjon, .. } = state else {
+        return Err(KommuneRefusal::IkkeKonfigurert(issue.kommunenummer).into());
+    };
+    if konfigurasjon.fiks_io_konto_id.is_none() {
+        return Err(Rejection::conflict(format!(
+            "kommune {} names no Fiks IO account (fiksIoKontoId): an integration would have nothing to consume",
+            issue.kommunenummer
+        )));
+    }
+    let mut konfigurasjon = konfigurasjon.as_ref().clone();
+    konfigurasjon.fiks_io_integrasjon = Some(issue.integrasjon);
+    Ok(vec![KommuneEvent::KommuneKonfigurert(KommuneKonfigurert {
+        kommunenummer: issue.kommunenummer,
+        konfigurasjon,
+        tidspunkt: issue.tidspunkt,
     })])
 }
 

@@ -25,6 +25,14 @@ fn free_port() -> u16 {
 impl RabbitNode {
     /// Starts a node and waits until it takes AMQP logins (user guest, from localhost).
     pub async fn start() -> RabbitNode {
+        let mut node = RabbitNode::new();
+        node.boot().await;
+        node
+    }
+
+    /// A node with its ports, folders and configuration chosen, not started yet ([`Self::boot`]): its
+    /// [`Self::url`] is known before it runs, so a hub can be started with it first.
+    pub fn new() -> RabbitNode {
         assert!(std::path::Path::new(SERVER).exists(), "RabbitMQ's server ({SERVER}) is not installed");
         let dir = tempfile::tempdir().expect("temp dir");
         let port = free_port();
@@ -35,10 +43,28 @@ impl RabbitNode {
             .expect("config");
         std::fs::write(path("env.conf"), "").expect("env file");
         std::fs::write(path("enabled_plugins"), "[].\n").expect("plugins file");
-        let mut node = RabbitNode { port, dist, dir, child: None, name };
-        node.spawn();
-        node.wait_ready().await;
-        node
+        RabbitNode { port, dist, dir, child: None, name }
+    }
+
+    /// Lets the node check logins it does not know itself with the hub at `hub` (RabbitMQ's HTTP auth backend,
+    /// as the README's operator set-up has it): its own users (guest) first, then the hub.
+    pub fn with_hub_logins(&mut self, hub: &str) {
+        let path = |p: &str| -> PathBuf { self.dir.path().join(p) };
+        let mut config = std::fs::read_to_string(path("rabbitmq.conf")).expect("config");
+        config.push_str(&format!(
+            "auth_backends.1 = internal\nauth_backends.2 = http\nauth_http.http_method = post\n\
+             auth_http.user_path = {hub}/fiks-io/amqp-auth/user\nauth_http.vhost_path = {hub}/fiks-io/amqp-auth/vhost\n\
+             auth_http.resource_path = {hub}/fiks-io/amqp-auth/resource\n\
+             auth_http.topic_path = {hub}/fiks-io/amqp-auth/topic\n"
+        ));
+        std::fs::write(path("rabbitmq.conf"), config).expect("config");
+        std::fs::write(path("enabled_plugins"), "[rabbitmq_auth_backend_http].\n").expect("plugins file");
+    }
+
+    /// Starts the node and waits until it takes AMQP logins (user guest, from localhost).
+    pub async fn boot(&mut self) {
+        self.spawn();
+        self.wait_ready().await;
     }
 
     /// Starts the node again after [`Self::kill`], on the same ports and data (durable queues and persistent

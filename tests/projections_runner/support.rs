@@ -126,6 +126,7 @@ pub fn konfigurasjon(fiks_org: &str, enheter: &[&str], orgnr: &[&str]) -> Kommun
         behandlingsansvarlig: None,
         fiks_io_konto_id: None,
         fiks_io_sertifikat: None,
+        fiks_io_integrasjon: None,
     }
 }
 

@@ -26,6 +26,7 @@ fn konfig() -> KommuneKonfigurasjon {
         behandlingsansvarlig: None,
         fiks_io_konto_id: None,
         fiks_io_sertifikat: None,
+        fiks_io_integrasjon: None,
     }
 }
 

@@ -17,7 +17,9 @@ use digisos_schema::events::{KommuneEvent, kommunenummer_of_stream};
 use crate::envelope::EventEnvelope;
 use crate::projection::{ApplyError, Projection, Tx};
 
-pub use query::{KommuneInfo, alle_kommuner, kommune_info, kommuner_for_fiks_org, kommuner_for_nav_enhet};
+pub use query::{
+    KommuneInfo, alle_kommuner, kommune_for_integrasjon, kommune_info, kommuner_for_fiks_org, kommuner_for_nav_enhet,
+};
 
 /// The projection's name (also written into the queries' SQL: keep them in step).
 pub const NAME: &str = "kommune";

@@ -2,7 +2,7 @@
 //! (`projection_state.active_version` of `kommune`), so a read during a rebuild sees one whole version.
 
 use digisos_schema::Orgnr;
-use digisos_schema::events::{KommuneKonfigurasjon, Kontaktpersoner};
+use digisos_schema::events::{FiksIoIntegrasjon, KommuneKonfigurasjon, Kontaktpersoner};
 use digisos_schema::types::{Enhetsnummer, FiksOrgId, Kommunenummer, Tidspunkt};
 use serde::Serialize;
 
@@ -37,6 +37,8 @@ type Columns = (
     String,
     Option<String>,
     Option<String>,
+    Option<String>,
+    Option<String>,
 );
 
 macro_rules! select_columns {
@@ -51,7 +53,8 @@ macro_rules! select_columns {
             ", k.kan_motta_soknader, k.kan_oppdatere_status, k.har_midlertidig_deaktivert_mottak,
                k.har_midlertidig_deaktivert_oppdateringer, k.har_nks_tilgang, k.kontaktpersoner",
             $cast,
-            ", k.behandlingsansvarlig, k.sist_endret, k.fiks_io_konto_id, k.fiks_io_sertifikat
+            ", k.behandlingsansvarlig, k.sist_endret, k.fiks_io_konto_id, k.fiks_io_sertifikat,
+                    k.fiks_io_integrasjon_id, k.fiks_io_passord_hash
                FROM kommuneinfo k
               WHERE k.version = (SELECT active_version FROM projection_state WHERE name = 'kommune')"
         )
@@ -62,6 +65,8 @@ const PG_SELECT_ONE: &str = concat!(select_columns!("::text"), " AND k.kommunenu
 const PG_SELECT_ALL: &str = concat!(select_columns!("::text"), " ORDER BY k.kommunenummer");
 const PG_SELECT_ORG: &str =
     concat!(select_columns!("::text"), " AND k.fiks_org_id = $1::uuid ORDER BY k.kommunenummer");
+const PG_SELECT_INTEGRASJON: &str = concat!(select_columns!("::text"), " AND k.fiks_io_integrasjon_id = $1");
+const SQLITE_SELECT_INTEGRASJON: &str = concat!(select_columns!(""), " AND k.fiks_io_integrasjon_id = ?1");
 const SQLITE_SELECT_ONE: &str = concat!(select_columns!(""), " AND k.kommunenummer = ?1");
 const SQLITE_SELECT_ALL: &str = concat!(select_columns!(""), " ORDER BY k.kommunenummer");
 const SQLITE_SELECT_ORG: &str = concat!(select_columns!(""), " AND k.fiks_org_id = ?1 ORDER BY k.kommunenummer");
@@ -74,6 +79,23 @@ pub async fn kommune_info(db: &ReadDb, kommunenummer: Kommunenummer) -> Result<O
         }
         ReadDb::Sqlite(pool) => {
             sqlx::query_as::<_, Columns>(SQLITE_SELECT_ONE).bind(kommunenummer.as_str()).fetch_optional(pool).await?
+        }
+    };
+    row.map(decode).transpose()
+}
+
+/// The kommune whose Fiks IO integration is `integrasjon_id` (the broker login's username), if any.
+pub async fn kommune_for_integrasjon(
+    db: &ReadDb,
+    integrasjon_id: uuid::Uuid,
+) -> Result<Option<KommuneInfo>, ReadError> {
+    let id = integrasjon_id.to_string();
+    let row = match db {
+        ReadDb::Postgres(pool) => {
+            sqlx::query_as::<_, Columns>(PG_SELECT_INTEGRASJON).bind(&id).fetch_optional(pool).await?
+        }
+        ReadDb::Sqlite(pool) => {
+            sqlx::query_as::<_, Columns>(SQLITE_SELECT_INTEGRASJON).bind(&id).fetch_optional(pool).await?
         }
     };
     row.map(decode).transpose()
@@ -154,6 +176,13 @@ fn decode(columns: Columns) -> Result<KommuneInfo, ReadError> {
             .transpose()
             .map_err(|e| corrupt("fiks_io_konto_id", &e))?,
         fiks_io_sertifikat: columns.13,
+        fiks_io_integrasjon: match (columns.14, columns.15) {
+            (Some(id), Some(passord_hash)) => Some(FiksIoIntegrasjon {
+                integrasjon_id: uuid::Uuid::parse_str(&id).map_err(|e| corrupt("fiks_io_integrasjon_id", &e))?,
+                passord_hash,
+            }),
+            _ => None,
+        },
     };
     let sist_endret = Tidspunkt::parse(&sist_endret).map_err(|e| corrupt("sist_endret", &e))?;
     Ok(KommuneInfo { kommunenummer, konfigurasjon, sist_endret })

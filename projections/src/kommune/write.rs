@@ -26,6 +26,8 @@ pub(super) struct Row {
     behandlingsansvarlig: Option<String>,
     fiks_io_konto_id: Option<String>,
     fiks_io_sertifikat: Option<String>,
+    fiks_io_integrasjon_id: Option<String>,
+    fiks_io_passord_hash: Option<String>,
     sist_endret: String,
     pub(super) revision: i64,
 }
@@ -49,6 +51,8 @@ impl Row {
             behandlingsansvarlig: k.behandlingsansvarlig.clone(),
             fiks_io_konto_id: k.fiks_io_konto_id.map(|id| id.to_string()),
             fiks_io_sertifikat: k.fiks_io_sertifikat.clone(),
+            fiks_io_integrasjon_id: k.fiks_io_integrasjon.as_ref().map(|i| i.integrasjon_id.to_string()),
+            fiks_io_passord_hash: k.fiks_io_integrasjon.as_ref().map(|i| i.passord_hash.clone()),
             sist_endret: event.tidspunkt.as_str().to_owned(),
             revision,
         }
@@ -59,16 +63,17 @@ const PG_UPSERT: &str = "
 INSERT INTO kommuneinfo AS k (version, kommunenummer, fiks_org_id, fagsystem_orgnr, nav_enheter,
        kan_motta_soknader, kan_oppdatere_status, har_midlertidig_deaktivert_mottak,
        har_midlertidig_deaktivert_oppdateringer, har_nks_tilgang, kontaktpersoner, behandlingsansvarlig,
-       sist_endret, revision, fiks_io_konto_id, fiks_io_sertifikat)
+       sist_endret, revision, fiks_io_konto_id, fiks_io_sertifikat, fiks_io_integrasjon_id, fiks_io_passord_hash)
 SELECT $1, r.kommunenummer, r.fiks_org_id, r.fagsystem_orgnr, r.nav_enheter, r.kan_motta_soknader,
        r.kan_oppdatere_status, r.har_midlertidig_deaktivert_mottak, r.har_midlertidig_deaktivert_oppdateringer,
        r.har_nks_tilgang, r.kontaktpersoner, r.behandlingsansvarlig, r.sist_endret, r.revision,
-       r.fiks_io_konto_id, r.fiks_io_sertifikat
+       r.fiks_io_konto_id, r.fiks_io_sertifikat, r.fiks_io_integrasjon_id, r.fiks_io_passord_hash
   FROM jsonb_to_recordset($2) AS r (kommunenummer text, fiks_org_id uuid, fagsystem_orgnr jsonb,
        nav_enheter jsonb, kan_motta_soknader boolean, kan_oppdatere_status boolean,
        har_midlertidig_deaktivert_mottak boolean, har_midlertidig_deaktivert_oppdateringer boolean,
        har_nks_tilgang boolean, kontaktpersoner jsonb, behandlingsansvarlig text, sist_endret text,
-       revision bigint, fiks_io_konto_id text, fiks_io_sertifikat text)
+       revision bigint, fiks_io_konto_id text, fiks_io_sertifikat text, fiks_io_integrasjon_id text,
+       fiks_io_passord_hash text)
 ON CONFLICT (version, kommunenummer) DO UPDATE SET
        fiks_org_id = excluded.fiks_org_id, fagsystem_orgnr = excluded.fagsystem_orgnr,
        nav_enheter = excluded.nav_enheter, kan_motta_soknader = excluded.kan_motta_soknader,
@@ -78,7 +83,8 @@ ON CONFLICT (version, kommunenummer) DO UPDATE SET
        har_nks_tilgang = excluded.har_nks_tilgang, kontaktpersoner = excluded.kontaktpersoner,
        behandlingsansvarlig = excluded.behandlingsansvarlig, sist_endret = excluded.sist_endret,
        revision = excluded.revision, fiks_io_konto_id = excluded.fiks_io_konto_id,
-       fiks_io_sertifikat = excluded.fiks_io_sertifikat
+       fiks_io_sertifikat = excluded.fiks_io_sertifikat, fiks_io_integrasjon_id = excluded.fiks_io_integrasjon_id,
+       fiks_io_passord_hash = excluded.fiks_io_passord_hash
  WHERE k.revision < excluded.revision";
 
 const PG_DELETE_ENHETER: &str =
@@ -96,13 +102,13 @@ const SQLITE_UPSERT: &str = "
 INSERT INTO kommuneinfo (version, kommunenummer, fiks_org_id, fagsystem_orgnr, nav_enheter,
        kan_motta_soknader, kan_oppdatere_status, har_midlertidig_deaktivert_mottak,
        har_midlertidig_deaktivert_oppdateringer, har_nks_tilgang, kontaktpersoner, behandlingsansvarlig,
-       sist_endret, revision, fiks_io_konto_id, fiks_io_sertifikat)
+       sist_endret, revision, fiks_io_konto_id, fiks_io_sertifikat, fiks_io_integrasjon_id, fiks_io_passord_hash)
 SELECT ?1, r.value ->> '$.kommunenummer', r.value ->> '$.fiks_org_id', r.value -> '$.fagsystem_orgnr',
        r.value -> '$.nav_enheter', r.value ->> '$.kan_motta_soknader', r.value ->> '$.kan_oppdatere_status',
        r.value ->> '$.har_midlertidig_deaktivert_mottak', r.value ->> '$.har_midlertidig_deaktivert_oppdateringer',
        r.value ->> '$.har_nks_tilgang', r.value -> '$.kontaktpersoner', r.value ->> '$.behandlingsansvarlig',
        r.value ->> '$.sist_endret', r.value ->> '$.revision', r.value ->> '$.fiks_io_konto_id',
-       r.value ->> '$.fiks_io_sertifikat'
+       r.value ->> '$.fiks_io_sertifikat', r.value ->> '$.fiks_io_integrasjon_id', r.value ->> '$.fiks_io_passord_hash'
   FROM json_each(?2) AS r
  WHERE true
 ON CONFLICT (version, kommunenummer) DO UPDATE SET
@@ -114,7 +120,8 @@ ON CONFLICT (version, kommunenummer) DO UPDATE SET
        har_nks_tilgang = excluded.har_nks_tilgang, kontaktpersoner = excluded.kontaktpersoner,
        behandlingsansvarlig = excluded.behandlingsansvarlig, sist_endret = excluded.sist_endret,
        revision = excluded.revision, fiks_io_konto_id = excluded.fiks_io_konto_id,
-       fiks_io_sertifikat = excluded.fiks_io_sertifikat
+       fiks_io_sertifikat = excluded.fiks_io_sertifikat, fiks_io_integrasjon_id = excluded.fiks_io_integrasjon_id,
+       fiks_io_passord_hash = excluded.fiks_io_passord_hash
  WHERE kommuneinfo.revision < excluded.revision";
 
 const SQLITE_DELETE_ENHETER: &str =

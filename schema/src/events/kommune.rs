@@ -64,6 +64,21 @@ pub struct KommuneKonfigurasjon {
     /// `fiksIoKontoId`; the katalog's `offentligNokkel` upload replaces it.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub fiks_io_sertifikat: Option<String>,
+    /// The Fiks IO integration that may log in to the broker and consume the account's queue. Issued by the
+    /// admin API (`POST /admin/kommuner/{kommunenummer}/fiks-io/integrasjon`), never taken from a PUT body.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub fiks_io_integrasjon: Option<FiksIoIntegrasjon>,
+}
+
+/// A Fiks IO integration's credentials as the hub keeps them: the id and an Argon2id hash (PHC string) of its
+/// password; the password itself is shown once, when issued.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct FiksIoIntegrasjon {
+    /// The integration id: the broker username.
+    pub integrasjon_id: uuid::Uuid,
+    /// Argon2id of the integration password.
+    pub passord_hash: String,
 }
 
 /// A kommune's configuration was created or changed; the event holds all of it.

@@ -29,7 +29,7 @@ mod sak;
 
 pub use dokument::{DokumentInfo, Sha512};
 pub use fingerprint::{Fingerprint, canonical_json};
-pub use kommune::{KommuneEvent, KommuneKonfigurasjon, KommuneKonfigurert, Kontaktpersoner};
+pub use kommune::{FiksIoIntegrasjon, KommuneEvent, KommuneKonfigurasjon, KommuneKonfigurert, Kontaktpersoner};
 pub use mellomlagring::{
     FilMellomlagret, MELLOMLAGRING_STREAM_PREFIX, MellomlagretFilSlettet, MellomlagringEvent, MellomlagringTomt,
     TomtArsak, is_mellomlagring_stream, mellomlagring_stream,

@@ -37,9 +37,11 @@ use crate::sak::{ConfirmDelivery, SakCommand};
 /// The largest `metadata` part read, in bytes.
 const MAX_METADATA: usize = 64 * 1024;
 
+pub mod broker;
+
 /// Adds the Fiks IO routes.
 pub fn routes(router: AccessRouter<AppState>) -> AccessRouter<AppState> {
-    router.route(&[Method::POST], "/fiks-io/api/v1/send", post(send), FAGSYSTEM).route(
+    broker::routes(router).route(&[Method::POST], "/fiks-io/api/v1/send", post(send), FAGSYSTEM).route(
         &[Method::GET],
         "/fiks-io/katalog/api/v1/kontoer/{kontoId}/offentligNokkel",
         get(offentlig_nokkel),
