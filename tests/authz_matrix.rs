@@ -72,6 +72,7 @@ const REST: &[(&str, &str, &[&str])] = &[
     ("GET", "/digisos/api/v1/dokumentlager-public-key", ALL),
     ("POST", "/fiks-io/api/v1/send", FAGSYSTEM),
     ("GET", "/fiks-io/katalog/api/v1/kontoer/{kontoId}/offentligNokkel", ALL),
+    ("PUT", "/fiks-io/katalog/api/v1/kontoer/{kontoId}/offentligNokkel", FAGSYSTEM),
     ("POST", "/fiks-io/amqp-auth/user", ALL),
     ("POST", "/fiks-io/amqp-auth/vhost", ALL),
     ("POST", "/fiks-io/amqp-auth/resource", ALL),

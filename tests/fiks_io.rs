@@ -590,7 +590,54 @@ async fn an_integration_logs_in_with_password_and_token_and_consumes_only_its_ow
     // A new integration replaces the old: the old password no longer logs in.
     let (new_id, new_passord) = integrasjon(&app, KOMMUNE).await;
     assert!(login(&node, &id, &format!("{passord} {token}")).await.is_err(), "the replaced integration");
-    assert!(login(&node, &new_id, &format!("{new_passord} {token}")).await.is_ok(), "the new integration");
+    let fresh = login(&node, &new_id, &format!("{new_passord} {token}")).await.expect("the new integration");
+    drop(consumer);
+    drop(connection);
+
+    // The katalog's key upload, as KS's clients make it: the new key is used for the next message.
+    let new_keys = tempfile::tempdir().expect("temp dir");
+    let (new_cert, new_key) = fagsystem_keys(new_keys.path());
+    let pem = std::fs::read_to_string(&new_cert).expect("certificate");
+    let url = format!("{}/fiks-io/katalog/api/v1/kontoer/{}/offentligNokkel", app.base, konto.id);
+    let upload = |body: Value, integrasjon: &str, passord: &str, token: String| {
+        app.client()
+            .put(&url)
+            .bearer_auth(token)
+            .header("integrasjonId", integrasjon)
+            .header("integrasjonPassord", passord)
+            .json(&body)
+            .send()
+    };
+    let before = app.event_summary().await;
+    let refusals = [
+        (upload(json!({"nokkel": pem}), &new_id, &passord, token.clone()).await, 403, "the old password"),
+        (upload(json!({"nokkel": pem}), &id, &passord, token.clone()).await, 403, "the replaced integration"),
+        (upload(json!({"nokkel": pem}), &new_id, &new_passord, other_fagsystem(&app)).await, 403, "another org"),
+        (upload(json!({"nokkel": "not a key"}), &new_id, &new_passord, token.clone()).await, 400, "not a PEM"),
+        (upload(json!({"key": pem}), &new_id, &new_passord, token.clone()).await, 400, "no nokkel"),
+    ];
+    for (response, status, what) in refusals {
+        let response = response.expect("the app answers");
+        assert_eq!(response.status().as_u16(), status, "{what}");
+        let body: Value = response.json().await.expect("a JSON error");
+        assert!(body["message"].as_str().is_some_and(|m| !m.is_empty()), "{what}: {body}");
+    }
+    assert_eq!(app.event_summary().await, before, "refused uploads record nothing");
+    let uploaded = upload(json!({"nokkel": pem}), &new_id, &new_passord, token.clone()).await.expect("answer");
+    assert_eq!(uploaded.status(), 200);
+    let position = uploaded.headers().get("x-digisos-position").and_then(|v| v.to_str().ok()).map(str::to_owned);
+    app.caught_up(position.expect("a position").parse().expect("position")).await;
+    let published = app.client().get(&url).send().await.expect("answer");
+    let published: Value = published.json().await.expect("JSON");
+    let der = |pem: &str| openssl::x509::X509::from_pem(pem.as_bytes()).expect("PEM").to_der().expect("DER");
+    assert_eq!(der(published["nokkel"].as_str().expect("nokkel")), der(&pem), "the katalog publishes the new key");
+    let mut consumer = consume_when_declared(&fresh, &own).await;
+    let second = submitted(&app, &Uuid::new_v4().to_string()).await;
+    let delivery = next(&mut consumer).await;
+    let entries = open_melding(new_keys.path(), &new_cert, &new_key, &delivery.data);
+    let metadata: Value = serde_json::from_slice(&entries["forsendelseMetadata.json"]).expect("JSON");
+    assert_eq!(metadata["digisosId"], json!(second), "encrypted for the uploaded key");
+    delivery.ack(BasicAckOptions::default()).await.expect("ack");
     app.finish().await;
 }
 

@@ -171,18 +171,25 @@ fn fiks_io_account(konfigurasjon: &KommuneKonfigurasjon) -> Result<(), ApiError>
         (Some(_), None) => {
             Err(problem("$.fiksIoSertifikat", "is required with fiksIoKontoId: the account's X.509 certificate (PEM)"))
         }
-        (Some(_), Some(pem)) => {
-            let certificate = openssl::x509::X509::from_pem(pem.as_bytes())
-                .map_err(|_| problem("$.fiksIoSertifikat", "is not a PEM X.509 certificate"))?;
-            let rsa = certificate.public_key().ok().is_some_and(|k| k.rsa().is_ok());
-            if !rsa {
-                return Err(problem("$.fiksIoSertifikat", "must carry an RSA key (Fiks IO encrypts with RSA-OAEP)"));
-            }
-            let now = openssl::asn1::Asn1Time::days_from_now(0).map_err(|_| ApiError::internal())?;
-            if certificate.not_after() < now || certificate.not_before() > now {
-                return Err(problem("$.fiksIoSertifikat", "is not valid now"));
-            }
-            Ok(())
-        }
+        (Some(_), Some(pem)) => match sertifikat_problem(pem) {
+            Some(message) => Err(problem("$.fiksIoSertifikat", message)),
+            None => Ok(()),
+        },
     }
+}
+
+/// What is wrong with a Fiks IO account's certificate (PEM), if anything: the hub must be able to encrypt for it
+/// now (X.509, an RSA key for RSA-OAEP, valid today).
+pub(crate) fn sertifikat_problem(pem: &str) -> Option<&'static str> {
+    let Ok(certificate) = openssl::x509::X509::from_pem(pem.as_bytes()) else {
+        return Some("is not a PEM X.509 certificate");
+    };
+    if certificate.public_key().ok().is_none_or(|k| k.rsa().is_err()) {
+        return Some("must carry an RSA key (Fiks IO encrypts with RSA-OAEP)");
+    }
+    let Ok(now) = openssl::asn1::Asn1Time::days_from_now(0) else { return Some("could not be checked") };
+    if certificate.not_after() < now || certificate.not_before() > now {
+        return Some("is not valid now");
+    }
+    None
 }

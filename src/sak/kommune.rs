@@ -42,6 +42,21 @@ pub enum KommuneCommand {
     Configure(Configure),
     /// Issue (or replace) the Fiks IO integration that may consume the kommune's account.
     IssueFiksIoIntegrasjon(IssueFiksIoIntegrasjon),
+    /// Replace the Fiks IO account's certificate (the katalog's key upload).
+    ReplaceFiksIoSertifikat(ReplaceFiksIoSertifikat),
+}
+
+/// Replace the certificate of the kommune's Fiks IO account `konto_id` (checked by the caller: PEM X.509, RSA).
+#[derive(Debug, Clone, PartialEq)]
+pub struct ReplaceFiksIoSertifikat {
+    /// The kommune.
+    pub kommunenummer: Kommunenummer,
+    /// The account the upload names: it must be the kommune's.
+    pub konto_id: uuid::Uuid,
+    /// The new certificate (PEM).
+    pub sertifikat: String,
+    /// Now.
+    pub tidspunkt: Tidspunkt,
 }
 
 /// Issue a Fiks IO integration: the kommune must be configured with a Fiks IO account.
@@ -166,6 +181,7 @@ pub fn decide_kommune(state: &KommuneState, command: KommuneCommand) -> Result<V
     let mut command = match command {
         KommuneCommand::Configure(command) => command,
         KommuneCommand::IssueFiksIoIntegrasjon(issue) => return issue_integrasjon(state, issue),
+        KommuneCommand::ReplaceFiksIoSertifikat(replace) => return replace_sertifikat(state, replace),
     };
     // The integration is issued by its own command; a configuration keeps the current one while it names an
     // account, whatever its body says.
@@ -211,6 +227,28 @@ fn issue_integrasjon(state: &KommuneState, issue: IssueFiksIoIntegrasjon) -> Res
         kommunenummer: issue.kommunenummer,
         konfigurasjon,
         tidspunkt: issue.tidspunkt,
+    })])
+}
+
+fn replace_sertifikat(state: &KommuneState, replace: ReplaceFiksIoSertifikat) -> Result<Vec<KommuneEvent>, Rejection> {
+    let KommuneState::Konfigurert { konfigurasjon, .. } = state else {
+        return Err(KommuneRefusal::IkkeKonfigurert(replace.kommunenummer).into());
+    };
+    if konfigurasjon.fiks_io_konto_id != Some(replace.konto_id) {
+        return Err(Rejection::forbidden(format!(
+            "{} is not the Fiks IO account of kommune {}",
+            replace.konto_id, replace.kommunenummer
+        )));
+    }
+    if konfigurasjon.fiks_io_sertifikat.as_deref() == Some(replace.sertifikat.as_str()) {
+        return Ok(Vec::new());
+    }
+    let mut konfigurasjon = konfigurasjon.as_ref().clone();
+    konfigurasjon.fiks_io_sertifikat = Some(replace.sertifikat);
+    Ok(vec![KommuneEvent::KommuneKonfigurert(KommuneKonfigurert {
+        kommunenummer: replace.kommunenummer,
+        konfigurasjon,
+        tidspunkt: replace.tidspunkt,
     })])
 }
 

@@ -39,7 +39,8 @@ pub use command::{
 pub use digisos_schema::events::SakEvent;
 pub use innsending::{ettersendelse_fingerprint, sak_id_for_soknad, soknad_fingerprint};
 pub use kommune::{
-    Configure, IssueFiksIoIntegrasjon, KommuneCommand, KommuneRefusal, KommuneState, decide_kommune, evolve_kommune,
+    Configure, IssueFiksIoIntegrasjon, KommuneCommand, KommuneRefusal, KommuneState, ReplaceFiksIoSertifikat,
+    decide_kommune, evolve_kommune,
 };
 pub use leveranse::MAX_ARSAK_LEN;
 pub use rejection::Rejection;

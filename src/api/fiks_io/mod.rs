@@ -13,7 +13,8 @@ use axum::extract::rejection::PathRejection;
 use axum::extract::{Path, State};
 use axum::http::{HeaderMap, Method, StatusCode, header};
 use axum::response::{IntoResponse, Response};
-use axum::routing::{get, post};
+use axum::routing::{get, post, put};
+use digisos_projections::kommune::{KommuneInfo, alle_kommuner};
 use digisos_projections::mottak::leveranse_for_melding;
 use digisos_schema::events::{LeveranseId, sak_stream};
 use digisos_schema::types::{FiksDigisosId, FiksOrgId};
@@ -41,12 +42,20 @@ pub mod broker;
 
 /// Adds the Fiks IO routes.
 pub fn routes(router: AccessRouter<AppState>) -> AccessRouter<AppState> {
-    broker::routes(router).route(&[Method::POST], "/fiks-io/api/v1/send", post(send), FAGSYSTEM).route(
-        &[Method::GET],
-        "/fiks-io/katalog/api/v1/kontoer/{kontoId}/offentligNokkel",
-        get(offentlig_nokkel),
-        Rule::Public,
-    )
+    broker::routes(router)
+        .route(&[Method::POST], "/fiks-io/api/v1/send", post(send), FAGSYSTEM)
+        .route(
+            &[Method::GET],
+            "/fiks-io/katalog/api/v1/kontoer/{kontoId}/offentligNokkel",
+            get(offentlig_nokkel),
+            Rule::Public,
+        )
+        .route(
+            &[Method::PUT],
+            "/fiks-io/katalog/api/v1/kontoer/{kontoId}/offentligNokkel",
+            put(last_opp_nokkel),
+            FAGSYSTEM,
+        )
 }
 
 /// The `metadata` part of a send (`MeldingSpesifikasjonApiModel`).
@@ -193,15 +202,23 @@ fn corrupt_uuid(_: uuid::Error) -> ApiError {
 /// fagsystem encrypts a payload to the hub for (the hub decrypts it with its dokumentlager key ring).
 async fn offentlig_nokkel(
     State(state): State<AppState>,
+    read: ReadSide,
     path: Result<Path<String>, PathRejection>,
 ) -> Result<Response, ApiError> {
     let Path(konto) = path.map_err(path_error)?;
     let konto = Uuid::parse_str(&konto).map_err(|_| ApiError::bad_request("path parameter kontoId must be a UUID"))?;
-    if state.fiks_io.as_ref().is_none_or(|k| k.konto_id() != konto) {
-        return Err(ApiError::not_found(format!("no Fiks IO account {konto} in this hub")));
-    }
-    let certificate =
-        openssl::x509::X509::from_der(state.kryptering.certificate_der()).map_err(|_| ApiError::internal())?;
+    let Some(kanal) = state.fiks_io.as_ref() else {
+        return Err(ApiError::not_found("Fiks IO is not switched on in this hub (DIGISOS_FIKS_IO_AMQP_URL)"));
+    };
+    let certificate = if kanal.konto_id() == konto {
+        openssl::x509::X509::from_der(state.kryptering.certificate_der()).map_err(|_| ApiError::internal())?
+    } else {
+        let pem = kommune_for_konto(&read, konto)
+            .await?
+            .and_then(|info| info.konfigurasjon.fiks_io_sertifikat)
+            .ok_or_else(|| ApiError::not_found(format!("no Fiks IO account {konto} in this hub")))?;
+        openssl::x509::X509::from_pem(pem.as_bytes()).map_err(|_| ApiError::internal())?
+    };
     let pem = certificate.to_pem().map_err(|_| ApiError::internal())?;
     let text = |name: &openssl::x509::X509NameRef| {
         name.entries()
@@ -224,4 +241,87 @@ async fn offentlig_nokkel(
         "issuerDN": text(certificate.issuer_name()),
     });
     Ok(([(header::CACHE_CONTROL, "max-age=600")], Json(body)).into_response())
+}
+
+/// The configured kommune whose Fiks IO account is `konto`.
+async fn kommune_for_konto(read: &ReadSide, konto: Uuid) -> Result<Option<KommuneInfo>, ApiError> {
+    let kommuner = alle_kommuner(&read.db).await.map_err(|e| {
+        tracing::error!(error = %e, "the kommune read model failed");
+        ApiError::unavailable("the kommune register is not available")
+    })?;
+    Ok(kommuner.into_iter().find(|k| k.konfigurasjon.fiks_io_konto_id == Some(konto)))
+}
+
+/// The body of the katalog's key upload, as KS's clients send it.
+#[derive(Debug, Deserialize)]
+struct NyNokkel {
+    nokkel: String,
+}
+
+/// `PUT /fiks-io/katalog/api/v1/kontoer/{kontoId}/offentligNokkel` as KS's clients call it (`UploadPublicKey`):
+/// JSON `{"nokkel": "<PEM>"}` with the fagsystem's bearer token and the `integrasjonId` / `integrasjonPassord`
+/// headers of the kommune's integration. The certificate replaces the account's (every later message is encrypted
+/// for it); 200 with the key as the GET answers it. A token, integration or account that does not fit is 403, a
+/// certificate the hub cannot encrypt for is 400; neither changes anything.
+async fn last_opp_nokkel(
+    State(state): State<AppState>,
+    FagsystemCaller(orgnr): FagsystemCaller,
+    read: ReadSide,
+    headers: HeaderMap,
+    path: Result<Path<String>, PathRejection>,
+    body: axum::body::Bytes,
+) -> Result<Response, ApiError> {
+    let Path(konto_text) = path.map_err(path_error)?;
+    let konto =
+        Uuid::parse_str(&konto_text).map_err(|_| ApiError::bad_request("path parameter kontoId must be a UUID"))?;
+    let ny: NyNokkel = serde_json::from_slice(&body)
+        .map_err(|e| ApiError::bad_request(format!("the body is not {{\"nokkel\": \"<PEM>\"}}: {e}")))?;
+    let header_text = |name: &str| headers.get(name).and_then(|v| v.to_str().ok()).map(str::to_owned);
+    let (Some(integrasjon_id), Some(passord)) = (header_text("integrasjonId"), header_text("integrasjonPassord"))
+    else {
+        return Err(ApiError::unauthorized("the key upload needs the headers integrasjonId and integrasjonPassord"));
+    };
+    let Some(info) = kommune_for_konto(&read, konto).await? else {
+        return Err(ApiError::forbidden(format!("{konto} is not a kommune's Fiks IO account in this hub")));
+    };
+    let integrasjon = info.konfigurasjon.fiks_io_integrasjon.clone();
+    let Some(integrasjon) = integrasjon.filter(|i| i.integrasjon_id.to_string() == integrasjon_id) else {
+        return Err(ApiError::forbidden(format!(
+            "integration {integrasjon_id} is not the integration of account {konto}"
+        )));
+    };
+    let hash = integrasjon.passord_hash.clone();
+    let matches = tokio::task::spawn_blocking(move || crate::fiksio::integrasjon::verify_password(&passord, &hash))
+        .await
+        .map_err(|_| ApiError::internal())?;
+    if !matches || !info.konfigurasjon.fagsystem_orgnr.contains(&orgnr) {
+        return Err(ApiError::forbidden(format!(
+            "the integration password, or organisation {orgnr}, does not fit account {konto}"
+        )));
+    }
+    if let Some(message) = super::admin::sertifikat_problem(&ny.nokkel) {
+        return Err(ApiError::invalid_document(
+            "the key cannot be used for this account",
+            vec![digisos_schema::validate::Problem { path: "$.nokkel".into(), message: message.into() }],
+        ));
+    }
+    let command = crate::sak::KommuneCommand::ReplaceFiksIoSertifikat(crate::sak::ReplaceFiksIoSertifikat {
+        kommunenummer: info.kommunenummer,
+        konto_id: konto,
+        sertifikat: ny.nokkel,
+        tidspunkt: now(),
+    });
+    let stream = stream_name(digisos_schema::events::kommune_stream(info.kommunenummer))?;
+    let outcome = commands::execute::<crate::commands::KommuneAggregate>(
+        &state.store,
+        &stream,
+        command,
+        metadata(CallerKind::Fagsystem, &headers),
+    )
+    .await?;
+    let mut answer = offentlig_nokkel(State(state), read, Ok(Path(konto_text))).await?;
+    if let Some(value) = outcome.position.and_then(|p| axum::http::HeaderValue::from_str(&p.to_string()).ok()) {
+        answer.headers_mut().insert("x-digisos-position", value);
+    }
+    Ok(answer)
 }
