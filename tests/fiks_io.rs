@@ -508,6 +508,14 @@ async fn an_integration_logs_in_with_password_and_token_and_consumes_only_its_ow
     other["fiksIoKontoId"] = json!(other_konto);
     other["fiksIoSertifikat"] = json!(std::fs::read_to_string(&other_cert).expect("certificate"));
     app.configure_kommune(OTHER_KOMMUNE, &other).await;
+    // One account, one kommune: another kommune's account is refused (its integration would read both).
+    let before = app.events().await.len();
+    let mut shared = other.clone();
+    shared["fiksIoKontoId"] = json!(konto.id);
+    let refused = app.json(Method::PUT, &format!("/admin/kommuner/{OTHER_KOMMUNE}"), Some(&app.admin()), &shared).await;
+    assert_eq!(refused.status, 409, "{:?}", refused.body);
+    assert!(refused.body["message"].as_str().expect("message").contains("fiksIoKontoId"));
+    assert_eq!(app.events().await.len(), before, "the refusal records nothing");
     let (id, passord) = integrasjon(&app, KOMMUNE).await;
     let (other_id, other_passord) = integrasjon(&app, OTHER_KOMMUNE).await;
     let token = fagsystem(&app);

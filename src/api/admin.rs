@@ -30,6 +30,7 @@ use crate::eventstore::StreamName;
 use crate::http::AppState;
 use crate::http::access::{AccessRouter, Rule};
 use crate::http::error::ApiError;
+use crate::http::read_side::ReadSide;
 use crate::sak::{Configure, IssueFiksIoIntegrasjon, KommuneCommand, KommuneState};
 
 /// Adds the administrators' routes.
@@ -93,6 +94,7 @@ async fn read_kommune(
 async fn configure_kommune(
     State(state): State<AppState>,
     _admin: AdminCaller,
+    read: Option<ReadSide>,
     headers: HeaderMap,
     path: Result<Path<String>, PathRejection>,
     body: Bytes,
@@ -106,6 +108,9 @@ async fn configure_kommune(
         )
     })?;
     fiks_io_account(&konfigurasjon)?;
+    if let Some(konto) = konfigurasjon.fiks_io_konto_id {
+        account_not_taken(&state, read.as_ref(), kommunenummer, konto).await?;
+    }
     let command = KommuneCommand::Configure(Configure { kommunenummer, konfigurasjon, tidspunkt: now() });
     let outcome = commands::execute::<KommuneAggregate>(
         &state.store,
@@ -115,6 +120,30 @@ async fn configure_kommune(
     )
     .await?;
     Ok(respond(StatusCode::OK, outcome.position, answer(&outcome.state)?))
+}
+
+/// A Fiks IO account belongs to one kommune: another kommune's account, or the hub's own, is 409 (an integration
+/// is granted its kommune's queue, so a shared account would let it read another kommune's søknader).
+async fn account_not_taken(
+    state: &AppState,
+    read: Option<&ReadSide>,
+    kommunenummer: Kommunenummer,
+    konto: Uuid,
+) -> Result<(), ApiError> {
+    let taken = |message: String| ApiError::conflict(format!("fiksIoKontoId: {message}"));
+    if state.fiks_io.as_ref().is_some_and(|k| k.konto_id() == konto) {
+        return Err(taken(format!("{konto} is the hub's own Fiks IO account")));
+    }
+    let Some(read) = read else { return Ok(()) };
+    let kommuner = digisos_projections::kommune::alle_kommuner(&read.db).await.map_err(|e| {
+        tracing::error!(error = %e, "the kommune read model failed");
+        ApiError::unavailable("the kommune register is not available")
+    })?;
+    match kommuner.iter().find(|k| k.kommunenummer != kommunenummer && k.konfigurasjon.fiks_io_konto_id == Some(konto))
+    {
+        Some(other) => Err(taken(format!("Fiks IO account {konto} is kommune {}'s", other.kommunenummer))),
+        None => Ok(()),
+    }
 }
 
 /// Issues a new Fiks IO integration for the kommune's account (replacing the one before): a new integration id

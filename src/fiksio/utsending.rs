@@ -51,6 +51,8 @@ use crate::sak::{FallBackToMailbox, SakCommand};
 const NAME: &str = "fiksio-utsending";
 /// Events passed over without a message before the checkpoint is saved anyway.
 const SAVE_EVERY: u32 = 512;
+/// How long a publish waits for the broker's confirm before the session starts again.
+const CONFIRM_WAIT: Duration = Duration::from_secs(30);
 /// How long a delivery waits for the mailbox read model before the publisher gives up and retries.
 const READ_MODEL_WAIT: Duration = Duration::from_secs(30);
 /// The longest wait between reconnects.
@@ -131,13 +133,12 @@ impl Utsending {
                 FieldTable::default(),
             )
             .await?;
-        let watch = connection.create_channel().await?;
         tracing::info!(konto = %self.kanal.konto_id(), "fiks io: connected to the broker");
         *backoff = Duration::from_millis(200);
         let result = tokio::select! {
             r = self.publish_from_checkpoint(&publish) => r,
             r = self.dead_letters(consumer) => r,
-            r = self.watch_accounts(&watch) => r,
+            r = self.watch_accounts(&connection) => r,
         };
         let _ = connection.close(200, "fiks-digisos stops this connection".into()).await;
         result
@@ -187,9 +188,17 @@ impl Utsending {
         sending: FiksIoSending,
         declared: &mut HashSet<Uuid>,
     ) -> anyhow::Result<()> {
-        let Some(sak) = Sakshistorikk::read(&self.store, stream, leveranse).await? else {
-            tracing::debug!(leveranse = %leveranse.leveranse_id, "fiks io: delivery answered or gone before sending");
-            return Ok(());
+        let sak = match Sakshistorikk::read(&self.store, stream, leveranse).await? {
+            Historikk::Sendes(sak) => sak,
+            Historikk::Ferdig => {
+                tracing::debug!(leveranse = %leveranse.leveranse_id, "fiks io: delivery answered or gone before sending");
+                return Ok(());
+            }
+            Historikk::Papirsak => {
+                tracing::info!(leveranse = %leveranse.leveranse_id,
+                               "fiks io: an ettersendelse to a paper case has no søknad message to name; to the mailbox");
+                return fall_back(&self.store, stream, leveranse.leveranse_id, Fallbackgrunn::Papirsak).await;
+            }
         };
         // A fagsystem may answer within milliseconds; its receipt is matched through the mailbox read model, so
         // the message goes out only once that model holds the delivery and its melding-id.
@@ -240,8 +249,11 @@ impl Utsending {
         }
         let properties = melding.properties(self.kanal.konto_id(), self.kanal.deadline());
         let options = BasicPublishOptions { mandatory: true, ..BasicPublishOptions::default() };
-        let confirmation =
-            channel.basic_publish("".into(), queue.as_str().into(), options, &body, properties).await?.await?;
+        let confirm = channel.basic_publish("".into(), queue.as_str().into(), options, &body, properties).await?;
+        // A broker under a memory alarm, or a half-open connection, never confirms: start a new session instead.
+        let confirmation = tokio::time::timeout(CONFIRM_WAIT, confirm)
+            .await
+            .map_err(|_| anyhow!("the broker did not confirm the message for {queue} within {CONFIRM_WAIT:?}"))??;
         match confirmation {
             Confirmation::Ack(None) => {}
             Confirmation::Ack(Some(_)) => bail!("the broker could not route the message to {queue}"),
@@ -303,14 +315,26 @@ impl Utsending {
     /// Declares the queue of every configured account at once (a fagsystem may start consuming before its first
     /// message) and then every [`WATCH_EVERY`], recording each queue's waiting messages and consumers, and
     /// warning about an account nobody listens on (Fiks Forvaltning's "mangler kobling").
-    async fn watch_accounts(&self, channel: &Channel) -> anyhow::Result<()> {
+    async fn watch_accounts(&self, connection: &Connection) -> anyhow::Result<()> {
         let mut ticker = tokio::time::interval(WATCH_EVERY);
         loop {
             ticker.tick().await;
             let kommuner = digisos_projections::kommune::alle_kommuner(&self.read).await?;
+            let mut channel = connection.create_channel().await?;
             for info in kommuner {
                 let Some(konto) = info.konfigurasjon.fiks_io_konto_id else { continue };
-                let queue = declare_account_queue(channel, konto).await?;
+                let queue = match declare_account_queue(&channel, konto).await {
+                    Ok(queue) => queue,
+                    Err(e) => {
+                        // One account's queue that cannot be declared (say, declared by hand with other
+                        // arguments) must not stop the others, nor publishing: say so, and go on with a new
+                        // channel (the broker closed this one).
+                        tracing::error!(konto = %konto, kommune = %info.kommunenummer, error = format!("{e:#}"),
+                                        "fiks io: the account's queue cannot be declared");
+                        channel = connection.create_channel().await?;
+                        continue;
+                    }
+                };
                 let (messages, consumers) = (queue.message_count(), queue.consumer_count());
                 crate::metrics::record_fiks_io_account(&konto.to_string(), messages, consumers);
                 if consumers == 0 {
@@ -318,6 +342,7 @@ impl Utsending {
                                    "fiks io: no consumer on the account's queue (mangler kobling)");
                 }
             }
+            let _ = channel.close(200, "account watch done".into()).await;
         }
     }
 }
@@ -355,6 +380,16 @@ fn fiks_io_delivery(event: &RecordedEvent) -> Option<(LeveranseOpprettet, FiksIo
 }
 
 /// What the publisher needs of a case's history for one delivery.
+/// What the case's stream says of a delivery about to be published.
+enum Historikk {
+    /// Still waiting: publish it.
+    Sendes(Sakshistorikk),
+    /// Answered, fallen back or erased: skip it.
+    Ferdig,
+    /// An ettersendelse to a paper case (no søknad message): the mailbox takes it.
+    Papirsak,
+}
+
 struct Sakshistorikk {
     fiks_digisos_id: FiksDigisosId,
     kommunenummer: digisos_schema::types::Kommunenummer,
@@ -365,18 +400,19 @@ struct Sakshistorikk {
 }
 
 impl Sakshistorikk {
-    /// The case's history for `leveranse`, or `None` when the delivery no longer waits for Fiks IO (answered,
-    /// fallen back, or the case erased).
+    /// What the case's history says of `leveranse`: publish it (with what it carries), skip it (answered, fallen
+    /// back, or the case erased), or hand it to the mailbox (an ettersendelse to a paper case).
     async fn read(
         store: &DynEventStore,
         stream: &StreamName,
         leveranse: &LeveranseOpprettet,
-    ) -> anyhow::Result<Option<Self>> {
+    ) -> anyhow::Result<Historikk> {
         let events = store.read_stream(stream, 0, usize::MAX).await?;
         let mut soknad = None;
         let mut filer = Vec::new();
         let mut soknad_leveranse = None;
         let mut waiting = false;
+        let mut papirsak = false;
         for event in &events {
             let decoded = SakEvent::decode(&event.event_type, &event.data)?;
             match decoded {
@@ -388,6 +424,10 @@ impl Sakshistorikk {
                             .collect();
                     }
                     soknad = Some((s.fiks_digisos_id, s.kommunenummer));
+                }
+                SakEvent::PapirsakOpprettet(p) => {
+                    soknad = Some((p.fiks_digisos_id, p.kommunenummer));
+                    papirsak = true;
                 }
                 SakEvent::EttersendelseMottatt(e) if e.nav_ekstern_ref_id == leveranse.nav_ekstern_ref_id => {
                     filer = std::iter::once(e.vedlegg_metadata).chain(e.vedlegg).collect();
@@ -404,17 +444,20 @@ impl Sakshistorikk {
                 SakEvent::LeveranseKvittert(k) if k.leveranse_id == leveranse.leveranse_id => waiting = false,
                 SakEvent::LeveranseAvvist(a) if a.leveranse_id == leveranse.leveranse_id => waiting = false,
                 SakEvent::LeveranseTilMottak(t) if t.leveranse_id == leveranse.leveranse_id => waiting = false,
-                SakEvent::SakSlettet(_) => return Ok(None),
+                SakEvent::SakSlettet(_) => return Ok(Historikk::Ferdig),
                 _ => {}
             }
         }
-        let Some((fiks_digisos_id, kommunenummer)) = soknad else { return Ok(None) };
+        let Some((fiks_digisos_id, kommunenummer)) = soknad else { return Ok(Historikk::Ferdig) };
         if !waiting {
-            return Ok(None);
+            return Ok(Historikk::Ferdig);
         }
-        let soknad_leveranse =
-            (leveranse.leveransetype == Leveransetype::Ettersendelse).then_some(soknad_leveranse).flatten();
-        Ok(Some(Self { fiks_digisos_id, kommunenummer, filer, soknad_leveranse }))
+        let ettersendelse = leveranse.leveransetype == Leveransetype::Ettersendelse;
+        if ettersendelse && papirsak && soknad_leveranse.is_none() {
+            return Ok(Historikk::Papirsak);
+        }
+        let soknad_leveranse = ettersendelse.then_some(soknad_leveranse).flatten();
+        Ok(Historikk::Sendes(Self { fiks_digisos_id, kommunenummer, filer, soknad_leveranse }))
     }
 }
 

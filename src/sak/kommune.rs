@@ -185,8 +185,13 @@ pub fn decide_kommune(state: &KommuneState, command: KommuneCommand) -> Result<V
     };
     // The integration is issued by its own command; a configuration keeps the current one while it names an
     // account, whatever its body says.
+    // account, whatever its body says; a new account starts without one (the old integration may not read it).
     command.konfigurasjon.fiks_io_integrasjon = match (state, command.konfigurasjon.fiks_io_konto_id) {
-        (KommuneState::Konfigurert { konfigurasjon, .. }, Some(_)) => konfigurasjon.fiks_io_integrasjon.clone(),
+        (KommuneState::Konfigurert { konfigurasjon, .. }, Some(konto))
+            if konfigurasjon.fiks_io_konto_id == Some(konto) =>
+        {
+            konfigurasjon.fiks_io_integrasjon.clone()
+        }
         _ => None,
     };
     let problems = problems(&command.konfigurasjon);

@@ -155,6 +155,8 @@ pub enum Fallbackgrunn {
     Utlopt,
     /// The kommune no longer names a Fiks IO account with a usable certificate, or the channel is off.
     Ukonfigurert,
+    /// An ettersendelse to a paper case: there is no søknad message for its `soknadLeveranseId` to name.
+    Papirsak,
 }
 
 /// A Fiks IO delivery was not answered and is now offered in the kommune's mailbox (as Fiks falls back to

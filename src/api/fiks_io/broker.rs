@@ -2,10 +2,10 @@
 //! RabbitMQ's HTTP auth backend (`rabbitmq_auth_backend_http`, `auth_http.http_method = post`).
 //!
 //! A fagsystem logs in with username = its integration id and password = `"<integrasjonPassord> <Maskinporten
-//! token>"`. The broker asks `…/user` with both: the hub splits the password at its first space, checks the
-//! integration password against its Argon2id hash (issued by the admin API), verifies the token as any fagsystem
-//! token (a trusted issuer, a `consumer` organisation) and requires that organisation to be a fagsystem of the
-//! integration's kommune. `…/vhost` lets a known integration into any vhost; `…/resource` grants `read` on the
+//! token>"`. The broker asks `…/user` with both: the hub splits the password at its first space, verifies the
+//! token as any fagsystem token (a trusted issuer, a `consumer` organisation), requires that organisation to be a
+//! fagsystem of the integration's kommune, and only then checks the integration password against its Argon2id
+//! hash (issued by the admin API), so a login without a valid token costs no hashing. `…/vhost` lets a known integration into any vhost; `…/resource` grants `read` on the
 //! integration's own `fiksio.konto.<kontoId>` and nothing else (no configure, no write: the hub declares and
 //! publishes); `…/topic` grants nothing. Every answer is `allow` or `deny` as text, status 200, as the plugin
 //! expects; a refusal is logged with its reason, never with the password or the token.
@@ -88,6 +88,14 @@ async fn user(State(state): State<AppState>, read: ReadSide, Form(query): Form<U
 async fn login(state: &AppState, read: &ReadSide, username: &str, password: &str) -> Result<KommuneInfo, &'static str> {
     let info = integrasjon(read, username).await?;
     let (passord, token) = password.split_once(' ').ok_or("the password is not \"<integrasjonPassord> <token>\"")?;
+    // The token first: it is cheap to check, and without a valid one nobody gets to spend an Argon2 hash.
+    let authenticated = state.auth.verify(token.trim()).await.map_err(|_| "the Maskinporten token was refused")?;
+    let Caller::Fagsystem { orgnr } = authenticated.caller else {
+        return Err("the token is not a fagsystem's");
+    };
+    if !info.konfigurasjon.fagsystem_orgnr.contains(&orgnr) {
+        return Err("the token's organisation is not a fagsystem of the integration's kommune");
+    }
     let hash = info
         .konfigurasjon
         .fiks_io_integrasjon
@@ -100,13 +108,6 @@ async fn login(state: &AppState, read: &ReadSide, username: &str, password: &str
         .map_err(|_| "the password check failed")?;
     if !matches {
         return Err("wrong integration password");
-    }
-    let authenticated = state.auth.verify(token.trim()).await.map_err(|_| "the Maskinporten token was refused")?;
-    let Caller::Fagsystem { orgnr } = authenticated.caller else {
-        return Err("the token is not a fagsystem's");
-    };
-    if !info.konfigurasjon.fagsystem_orgnr.contains(&orgnr) {
-        return Err("the token's organisation is not a fagsystem of the integration's kommune");
     }
     Ok(info)
 }

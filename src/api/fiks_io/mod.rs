@@ -69,8 +69,9 @@ struct MeldingSpesifikasjon {
     svar_pa_melding: Option<Uuid>,
     #[serde(default)]
     ttl: Option<i64>,
+    /// KS's Java model writes `null` for no headers.
     #[serde(default)]
-    headere: BTreeMap<String, String>,
+    headere: Option<BTreeMap<String, String>>,
 }
 
 async fn send(
@@ -189,7 +190,7 @@ async fn send(
         "ttl": melding.ttl.unwrap_or(0),
         "dokumentlagerId": null,
         "svarPaMelding": svar_pa,
-        "headere": melding.headere,
+        "headere": melding.headere.unwrap_or_default(),
     });
     Ok(respond(StatusCode::ACCEPTED, outcome.position, Json(sendt)))
 }
