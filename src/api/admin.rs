@@ -135,12 +135,11 @@ async fn account_not_taken(
         return Err(taken(format!("{konto} is the hub's own Fiks IO account")));
     }
     let Some(read) = read else { return Ok(()) };
-    let kommuner = digisos_projections::kommune::alle_kommuner(&read.db).await.map_err(|e| {
+    let holder = digisos_projections::kommune::kommune_for_konto(&read.db, konto).await.map_err(|e| {
         tracing::error!(error = %e, "the kommune read model failed");
         ApiError::unavailable("the kommune register is not available")
     })?;
-    match kommuner.iter().find(|k| k.kommunenummer != kommunenummer && k.konfigurasjon.fiks_io_konto_id == Some(konto))
-    {
+    match holder.filter(|other| other.kommunenummer != kommunenummer) {
         Some(other) => Err(taken(format!("Fiks IO account {konto} is kommune {}'s", other.kommunenummer))),
         None => Ok(()),
     }

@@ -18,7 +18,8 @@ use crate::envelope::EventEnvelope;
 use crate::projection::{ApplyError, Projection, Tx};
 
 pub use query::{
-    KommuneInfo, alle_kommuner, kommune_for_integrasjon, kommune_info, kommuner_for_fiks_org, kommuner_for_nav_enhet,
+    KommuneInfo, alle_kommuner, kommune_for_integrasjon, kommune_for_konto, kommune_info, kommuner_for_fiks_org,
+    kommuner_for_nav_enhet,
 };
 
 /// The projection's name (also written into the queries' SQL: keep them in step).

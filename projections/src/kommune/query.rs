@@ -65,6 +65,8 @@ const PG_SELECT_ONE: &str = concat!(select_columns!("::text"), " AND k.kommunenu
 const PG_SELECT_ALL: &str = concat!(select_columns!("::text"), " ORDER BY k.kommunenummer");
 const PG_SELECT_ORG: &str =
     concat!(select_columns!("::text"), " AND k.fiks_org_id = $1::uuid ORDER BY k.kommunenummer");
+const PG_SELECT_KONTO: &str = concat!(select_columns!("::text"), " AND k.fiks_io_konto_id = $1");
+const SQLITE_SELECT_KONTO: &str = concat!(select_columns!(""), " AND k.fiks_io_konto_id = ?1");
 const PG_SELECT_INTEGRASJON: &str = concat!(select_columns!("::text"), " AND k.fiks_io_integrasjon_id = $1");
 const SQLITE_SELECT_INTEGRASJON: &str = concat!(select_columns!(""), " AND k.fiks_io_integrasjon_id = ?1");
 const SQLITE_SELECT_ONE: &str = concat!(select_columns!(""), " AND k.kommunenummer = ?1");
@@ -79,6 +81,19 @@ pub async fn kommune_info(db: &ReadDb, kommunenummer: Kommunenummer) -> Result<O
         }
         ReadDb::Sqlite(pool) => {
             sqlx::query_as::<_, Columns>(SQLITE_SELECT_ONE).bind(kommunenummer.as_str()).fetch_optional(pool).await?
+        }
+    };
+    row.map(decode).transpose()
+}
+
+/// The kommune whose Fiks IO account is `konto_id`, if any (an account belongs to one kommune: the admin API
+/// refuses a second).
+pub async fn kommune_for_konto(db: &ReadDb, konto_id: uuid::Uuid) -> Result<Option<KommuneInfo>, ReadError> {
+    let id = konto_id.to_string();
+    let row = match db {
+        ReadDb::Postgres(pool) => sqlx::query_as::<_, Columns>(PG_SELECT_KONTO).bind(&id).fetch_optional(pool).await?,
+        ReadDb::Sqlite(pool) => {
+            sqlx::query_as::<_, Columns>(SQLITE_SELECT_KONTO).bind(&id).fetch_optional(pool).await?
         }
     };
     row.map(decode).transpose()

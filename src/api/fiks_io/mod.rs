@@ -14,7 +14,7 @@ use axum::extract::{Path, State};
 use axum::http::{HeaderMap, Method, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post, put};
-use digisos_projections::kommune::{KommuneInfo, alle_kommuner};
+use digisos_projections::kommune::KommuneInfo;
 use digisos_projections::mottak::leveranse_for_melding;
 use digisos_schema::events::{LeveranseId, sak_stream};
 use digisos_schema::types::{FiksDigisosId, FiksOrgId};
@@ -246,11 +246,10 @@ async fn offentlig_nokkel(
 
 /// The configured kommune whose Fiks IO account is `konto`.
 async fn kommune_for_konto(read: &ReadSide, konto: Uuid) -> Result<Option<KommuneInfo>, ApiError> {
-    let kommuner = alle_kommuner(&read.db).await.map_err(|e| {
+    digisos_projections::kommune::kommune_for_konto(&read.db, konto).await.map_err(|e| {
         tracing::error!(error = %e, "the kommune read model failed");
         ApiError::unavailable("the kommune register is not available")
-    })?;
-    Ok(kommuner.into_iter().find(|k| k.konfigurasjon.fiks_io_konto_id == Some(konto)))
+    })
 }
 
 /// The body of the katalog's key upload, as KS's clients send it.
