@@ -118,39 +118,17 @@ async fn soknad_goes_out_over_fiks_io_and_the_receipt_confirms_it(app: &TestApp,
     assert_eq!(*delivery.properties.delivery_mode(), Some(2), "persistent");
 
     // The body, decrypted with the command line and the fagsystem's own key.
+    let entries = open_melding(keys.path(), &cert_path, &key_path, &delivery.data);
     let body_path = keys.path().join("body.cms");
-    std::fs::write(&body_path, &delivery.data).expect("write body");
     let printed = openssl(&["cms", "-cmsout", "-print", "-inform", "DER", "-in", body_path.to_str().expect("path")]);
     let printed = String::from_utf8_lossy(&printed.stdout);
     assert!(printed.contains("rsaesOaep"), "RSA-OAEP key transport:\n{printed}");
     assert!(printed.contains("aes-256-cbc"), "AES-256-CBC content:\n{printed}");
     assert!(printed.contains("sha256"), "OAEP with SHA-256:\n{printed}");
-    let zip_path = keys.path().join("melding.asice");
-    openssl(&[
-        "cms",
-        "-decrypt",
-        "-binary",
-        "-inform",
-        "DER",
-        "-in",
-        body_path.to_str().expect("path"),
-        "-inkey",
-        key_path.to_str().expect("path"),
-        "-recip",
-        cert_path.to_str().expect("path"),
-        "-out",
-        zip_path.to_str().expect("path"),
-    ]);
-    let mut zip = zip::ZipArchive::new(std::fs::File::open(&zip_path).expect("zip")).expect("an ASiC-E zip");
-    let names: Vec<String> =
-        (0..zip.len()).map(|i| zip.by_index(i).expect("entry").name().expect("a name").into_owned()).collect();
+    let names: Vec<String> = entries.iter().map(|(name, _)| name.clone()).collect();
     assert_eq!(names[0], "mimetype");
     assert_eq!(names[1], "forsendelseMetadata.json", "the metadata is the root file");
-    let mut entry = |name: &str| {
-        let mut bytes = Vec::new();
-        zip.by_name(name).unwrap_or_else(|e| panic!("{name}: {e}")).read_to_end(&mut bytes).expect("read");
-        bytes
-    };
+    let entry = |name: &str| entry(&entries, name).to_vec();
     assert_eq!(entry("mimetype"), b"application/vnd.etsi.asic-e+zip");
     let metadata: Value = serde_json::from_slice(&entry("forsendelseMetadata.json")).expect("JSON");
     assert_eq!(metadata, json!({"eksternRef": REF, "digisosId": sak}));
@@ -204,18 +182,7 @@ async fn soknad_goes_out_over_fiks_io_and_the_receipt_confirms_it(app: &TestApp,
         "ttl": 172_800_000_i64,
         "headere": {"klientMeldingId": Uuid::new_v4().to_string()},
     });
-    let send = |spesifikasjon: Value| {
-        let form = Form::new().part("name=\"metadata\"", "application/json", spesifikasjon.to_string().as_bytes());
-        app.client()
-            .post(format!("{}/fiks-io/api/v1/send", app.base))
-            .bearer_auth(fagsystem(app))
-            .header("IntegrasjonId", Uuid::new_v4().to_string())
-            .header("IntegrasjonPassord", "passord")
-            .header("content-type", format!("multipart/form-data; boundary={BOUNDARY}"))
-            .body(form.finish())
-            .send()
-    };
-    let response = send(spesifikasjon.clone()).await.expect("the app answers");
+    let response = send_melding(app, &spesifikasjon).await;
     assert_eq!(response.status(), 202);
     let position = response.headers().get("x-digisos-position").and_then(|v| v.to_str().ok()).map(str::to_owned);
     let sendt: Value = response.json().await.expect("SendtMelding JSON");
@@ -229,18 +196,18 @@ async fn soknad_goes_out_over_fiks_io_and_the_receipt_confirms_it(app: &TestApp,
     assert_eq!(fetched.body["status"], "BEKREFTET", "{:?}", fetched.body);
 
     let before = app.event_summary().await;
-    let again = send(spesifikasjon.clone()).await.expect("the app answers");
+    let again = send_melding(app, &spesifikasjon).await;
     assert_eq!(again.status(), 202, "a repeated receipt is answered alike");
     assert_eq!(app.event_summary().await, before, "and records nothing");
 
     // A receipt for a message the hub never sent, or from another account, changes nothing either.
     let mut unknown = spesifikasjon.clone();
     unknown["svarPaMelding"] = json!(Uuid::new_v4());
-    let refused = send(unknown).await.expect("the app answers");
+    let refused = send_melding(app, &unknown).await;
     assert_eq!(refused.status(), 404);
     let mut foreign = spesifikasjon;
     foreign["avsenderKontoId"] = json!(Uuid::new_v4());
-    let refused = send(foreign).await.expect("the app answers");
+    let refused = send_melding(app, &foreign).await;
     assert_eq!(refused.status(), 403);
     let message: Value = refused.json().await.expect("JSON");
     assert!(message["message"].as_str().unwrap_or_default().contains("avsenderKontoId"), "{message}");
@@ -288,24 +255,35 @@ async fn next(consumer: &mut lapin::Consumer) -> lapin::message::Delivery {
         .expect("a delivery")
 }
 
-/// Sends the fagsystem's receipt of message `melding_id`; returns the status.
-async fn receipt(app: &TestApp, konto: Uuid, melding_id: &str) -> u16 {
-    let hub = app.fiks_io.as_ref().expect("the channel is on").konto_id();
-    let metadata = json!({
-        "avsenderKontoId": konto, "mottakerKontoId": hub, "meldingType": "no.nav.digisos.soknad.mottatt.v1",
-        "svarPaMelding": melding_id, "ttl": 172_800_000_i64, "headere": {},
-    });
-    let form = Form::new().part("name=\"metadata\"", "application/json", metadata.to_string().as_bytes());
-    let response = app
-        .client()
+/// Sends a message through Fiks IO's send as KS's client sends a reply: multipart with the part `metadata` only,
+/// the fagsystem's token and the integration headers.
+async fn send_melding(app: &TestApp, spesifikasjon: &Value) -> reqwest::Response {
+    let form = Form::new().part("name=\"metadata\"", "application/json", spesifikasjon.to_string().as_bytes());
+    app.client()
         .post(format!("{}/fiks-io/api/v1/send", app.base))
         .bearer_auth(fagsystem(app))
+        .header("IntegrasjonId", Uuid::new_v4().to_string())
+        .header("IntegrasjonPassord", "passord")
         .header("content-type", format!("multipart/form-data; boundary={BOUNDARY}"))
         .body(form.finish())
         .send()
         .await
-        .expect("the app answers");
-    response.status().as_u16()
+        .expect("the app answers")
+}
+
+/// The receipt `meldingstype` from account `konto` of message `melding_id`.
+fn kvittering(app: &TestApp, konto: Uuid, meldingstype: &str, melding_id: &str) -> Value {
+    let hub = app.fiks_io.as_ref().expect("the channel is on").konto_id();
+    json!({
+        "avsenderKontoId": konto, "mottakerKontoId": hub, "meldingType": meldingstype,
+        "svarPaMelding": melding_id, "ttl": 172_800_000_i64, "headere": {},
+    })
+}
+
+/// Sends the fagsystem's receipt of søknad message `melding_id`; returns the status.
+async fn receipt(app: &TestApp, konto: Uuid, melding_id: &str) -> u16 {
+    let spesifikasjon = kvittering(app, konto, "no.nav.digisos.soknad.mottatt.v1", melding_id);
+    send_melding(app, &spesifikasjon).await.status().as_u16()
 }
 
 /// Waits until the REST mailbox lists the delivery of case `sak`; returns its id.
@@ -643,14 +621,15 @@ async fn an_integration_logs_in_with_password_and_token_and_consumes_only_its_ow
     let second = submitted(&app, &Uuid::new_v4().to_string()).await;
     let delivery = next(&mut consumer).await;
     let entries = open_melding(new_keys.path(), &new_cert, &new_key, &delivery.data);
-    let metadata: Value = serde_json::from_slice(&entries["forsendelseMetadata.json"]).expect("JSON");
+    let metadata: Value = serde_json::from_slice(entry(&entries, "forsendelseMetadata.json")).expect("JSON");
     assert_eq!(metadata["digisosId"], json!(second), "encrypted for the uploaded key");
     delivery.ack(BasicAckOptions::default()).await.expect("ack");
     app.finish().await;
 }
 
-/// Decrypts a message body with the `openssl` command line and the account's key; the ASiC-E's entries by name.
-fn open_melding(dir: &Path, cert: &Path, key: &Path, body: &[u8]) -> std::collections::BTreeMap<String, Vec<u8>> {
+/// Decrypts a message body with the `openssl` command line and the account's key (leaving `body.cms` in `dir`);
+/// the ASiC-E's entries in the zip's order.
+fn open_melding(dir: &Path, cert: &Path, key: &Path, body: &[u8]) -> Vec<(String, Vec<u8>)> {
     let (body_path, zip_path) = (dir.join("body.cms"), dir.join("melding.asice"));
     std::fs::write(&body_path, body).expect("write body");
     let path = |p: &Path| p.to_str().expect("path").to_owned();
@@ -670,15 +649,22 @@ fn open_melding(dir: &Path, cert: &Path, key: &Path, body: &[u8]) -> std::collec
         &path(&zip_path),
     ]);
     let mut zip = zip::ZipArchive::new(std::fs::File::open(&zip_path).expect("zip")).expect("an ASiC-E zip");
-    let mut entries = std::collections::BTreeMap::new();
-    for i in 0..zip.len() {
-        let mut entry = zip.by_index(i).expect("entry");
-        let name = entry.name().expect("a name").into_owned();
-        let mut bytes = Vec::new();
-        entry.read_to_end(&mut bytes).expect("read");
-        entries.insert(name, bytes);
-    }
-    entries
+    (0..zip.len())
+        .map(|i| {
+            let mut entry = zip.by_index(i).expect("entry");
+            let name = entry.name().expect("a name").into_owned();
+            let mut bytes = Vec::new();
+            entry.read_to_end(&mut bytes).expect("read");
+            (name, bytes)
+        })
+        .collect()
+}
+
+/// The entry `name` of an opened message.
+fn entry<'a>(entries: &'a [(String, Vec<u8>)], name: &str) -> &'a [u8] {
+    entries.iter().find(|(n, _)| n == name).map(|(_, bytes)| bytes.as_slice()).unwrap_or_else(|| {
+        panic!("no entry {name} in the message: {:?}", entries.iter().map(|(n, _)| n).collect::<Vec<_>>())
+    })
 }
 
 /// Checks `metadata` against the real catalogue's JSON Schema of `meldingstype` (`../shared/formats`).
@@ -717,7 +703,7 @@ async fn an_ettersendelse_goes_out_naming_the_soknads_fiks_io_message_and_its_re
     let soknad_headers = soknad.properties.headers().clone().expect("headers");
     let soknad_melding = header(&soknad_headers, "melding-id");
     let entries = open_melding(keys.path(), &cert, &key, &soknad.data);
-    let metadata: Value = serde_json::from_slice(&entries["forsendelseMetadata.json"]).expect("JSON");
+    let metadata: Value = serde_json::from_slice(entry(&entries, "forsendelseMetadata.json")).expect("JSON");
     valid_against_catalogue("no.nav.digisos.soknad.v1", &metadata);
     assert_eq!(receipt(&app, konto, &soknad_melding).await, 202);
     soknad.ack(BasicAckOptions::default()).await.expect("ack");
@@ -732,7 +718,7 @@ async fn an_ettersendelse_goes_out_naming_the_soknads_fiks_io_message_and_its_re
     let melding_id = header(&headers, "melding-id");
     assert_ne!(melding_id, soknad_melding, "a new melding-id per message");
     let entries = open_melding(keys.path(), &cert, &key, &ettersendelse.data);
-    let metadata: Value = serde_json::from_slice(&entries["forsendelseMetadata.json"]).expect("JSON");
+    let metadata: Value = serde_json::from_slice(entry(&entries, "forsendelseMetadata.json")).expect("JSON");
     valid_against_catalogue("no.nav.digisos.ettersendelse.v1", &metadata);
     assert_eq!(
         metadata,
@@ -740,28 +726,15 @@ async fn an_ettersendelse_goes_out_naming_the_soknads_fiks_io_message_and_its_re
                "soknadLeveranseId": {"sendtKanal": "FIKS_IO", "id": soknad_melding}}),
         "the søknad's channel and its Fiks IO melding-id"
     );
-    assert!(entries.contains_key("vedlegg.json"), "Nav's vedlegg.json: {:?}", entries.keys());
+    assert!(!entry(&entries, "vedlegg.json").is_empty(), "Nav's vedlegg.json");
 
     // The receipt of an ettersendelse is an ettersendelse.mottatt.v1; a søknad's receipt type does not fit it.
-    let hub = app.fiks_io.as_ref().expect("the channel is on").konto_id();
-    let send = |meldingstype: &str| {
-        let metadata = json!({
-            "avsenderKontoId": konto, "mottakerKontoId": hub, "meldingType": meldingstype,
-            "svarPaMelding": melding_id, "headere": {},
-        });
-        let form = Form::new().part("name=\"metadata\"", "application/json", metadata.to_string().as_bytes());
-        app.client()
-            .post(format!("{}/fiks-io/api/v1/send", app.base))
-            .bearer_auth(fagsystem(&app))
-            .header("content-type", format!("multipart/form-data; boundary={BOUNDARY}"))
-            .body(form.finish())
-            .send()
-    };
     let before = app.event_summary().await;
-    let wrong = send("no.nav.digisos.soknad.mottatt.v1").await.expect("the app answers");
+    let wrong = send_melding(&app, &kvittering(&app, konto, "no.nav.digisos.soknad.mottatt.v1", &melding_id)).await;
     assert_eq!(wrong.status(), 400, "a søknad receipt for an ettersendelse");
     assert_eq!(app.event_summary().await, before, "records nothing");
-    let right = send("no.nav.digisos.ettersendelse.mottatt.v1").await.expect("the app answers");
+    let right =
+        send_melding(&app, &kvittering(&app, konto, "no.nav.digisos.ettersendelse.mottatt.v1", &melding_id)).await;
     assert_eq!(right.status(), 202);
     ettersendelse.ack(BasicAckOptions::default()).await.expect("ack");
     assert_eq!(count(&app, "LeveranseKvittert.v1").await, 2, "the søknad and the ettersendelse, once each");
