@@ -741,3 +741,29 @@ async fn an_ettersendelse_goes_out_naming_the_soknads_fiks_io_message_and_its_re
     assert!(mailbox(&app).await.is_empty(), "neither was in the REST mailbox");
     app.finish().await;
 }
+
+/// `digisos-bench fiks-io` on a tiny ladder against a node of its own: every søknad reaches the consuming
+/// fagsystem over Fiks IO, decrypted and unzipped, and through the mailbox, and the report names both.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_benchmark_delivers_a_tiny_ladder_over_fiks_io_and_through_the_mailbox() {
+    use fiks_digisos::bench::app::Backend as BenchBackend;
+    use fiks_digisos::bench::fiks_io::{FiksIoBenchConfig, measure, render};
+    let node = RabbitNode::start().await;
+    let config = FiksIoBenchConfig {
+        rates: vec![4.0],
+        step: Duration::from_secs(1),
+        pdf_bytes: 1000,
+        poll: Duration::from_millis(200),
+        amqp_url: node.url(),
+    };
+    let figures = measure(BenchBackend::Sqlite, "", &config).await.expect("the scenario runs");
+    for steps in [&figures.fiks_io, &figures.mailbox] {
+        assert_eq!(steps.len(), 1);
+        assert_eq!(steps[0].errors, 0, "{:?}", steps[0].first_error);
+        assert_eq!(steps[0].delivery.count, 4, "one søknad every 250 ms for a second, each delivered");
+        assert_eq!(steps[0].duplicates, 0);
+    }
+    let text = render("provenance", &config, &[figures]);
+    assert!(text.starts_with("## fiks-io") && text.contains("### SQLite (Fiks IO)"));
+    assert!(text.contains("### SQLite (REST mailbox)") && text.contains("mailbox sustained søknader/s"));
+}

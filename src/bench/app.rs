@@ -20,6 +20,7 @@ use crate::auth::{AuthConfig, Authenticator};
 use crate::documents::DocumentStore;
 use crate::eventstore::open::Database;
 use crate::eventstore::{DynEventStore, Position};
+use crate::fiksio::{FiksIoConfig, Kanal};
 use crate::http::multipart::UploadLimits;
 use crate::http::read_side::{ReadSide, with_read_side};
 use crate::http::{AppState, HttpLimits};
@@ -30,6 +31,21 @@ use crate::projection_runner::{ProjectionRunner, RunnerOptions, read_db};
 pub const MAX_FILE_BYTES: u64 = 4 * 1024 * 1024;
 /// How long a token minted by the benchmark lives.
 const TOKEN_TTL: Duration = Duration::from_secs(3 * 3600);
+
+/// The Fiks IO deadline of the benchmark app (the service's default): no delivery falls back within a run.
+const FIKS_IO_DEADLINE: Duration = Duration::from_secs(7200);
+
+/// What [`BenchApp::build`] made.
+struct Built {
+    base: String,
+    store: DynEventStore,
+    read_side: ReadSide,
+    auth: Arc<Authenticator>,
+    fiks_io: Option<Kanal>,
+    database: Database,
+    server: JoinHandle<()>,
+    publisher: Option<JoinHandle<()>>,
+}
 
 /// Which database the app runs on.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -71,8 +87,11 @@ pub struct BenchApp {
     pub read_side: ReadSide,
     /// The authenticator (the reference handlers verify tokens with it too).
     pub auth: Arc<Authenticator>,
+    /// The Fiks IO channel, when the app was started with a broker ([`BenchApp::start_with_fiks_io`]).
+    pub fiks_io: Option<Kanal>,
     database: Database,
     server: JoinHandle<()>,
+    publisher: Option<JoinHandle<()>>,
     client: reqwest::Client,
     folder: ScratchSqlite,
     postgres: Option<ScratchPostgres>,
@@ -81,6 +100,21 @@ pub struct BenchApp {
 impl BenchApp {
     /// Creates the scratch database and folder and starts the app on them; on failure removes what it created.
     pub async fn start(backend: Backend, postgres_server: &str, projections: Projections) -> Result<Self, String> {
+        Self::start_on(backend, postgres_server, projections, None).await
+    }
+
+    /// [`Self::start`] with every projection and the Fiks IO channel on, publishing to the broker at `amqp_url`
+    /// (a new hub account, the development signing key in the scratch folder, the default deadline of 2 h).
+    pub async fn start_with_fiks_io(backend: Backend, postgres_server: &str, amqp_url: &str) -> Result<Self, String> {
+        Self::start_on(backend, postgres_server, Projections::All, Some(amqp_url)).await
+    }
+
+    async fn start_on(
+        backend: Backend,
+        postgres_server: &str,
+        projections: Projections,
+        amqp_url: Option<&str>,
+    ) -> Result<Self, String> {
         let folder = ScratchSqlite::create().await?;
         let postgres = match backend {
             Backend::Postgres => match ScratchPostgres::create(postgres_server).await {
@@ -96,15 +130,17 @@ impl BenchApp {
             Some(pg) => pg.url().to_owned(),
             None => folder.url("events.db"),
         };
-        match Self::build(&url, &folder, projections).await {
-            Ok((base, store, read_side, auth, database, server)) => Ok(Self {
+        match Self::build(&url, &folder, projections, amqp_url).await {
+            Ok(Built { base, store, read_side, auth, fiks_io, database, server, publisher }) => Ok(Self {
                 base,
                 backend,
                 store,
                 read_side,
                 auth,
+                fiks_io,
                 database,
                 server,
+                publisher,
                 client: reqwest::Client::builder()
                     .pool_max_idle_per_host(256)
                     .build()
@@ -122,12 +158,12 @@ impl BenchApp {
         }
     }
 
-    #[allow(clippy::type_complexity)]
     async fn build(
         url: &str,
         folder: &ScratchSqlite,
         projections: Projections,
-    ) -> Result<(String, DynEventStore, ReadSide, Arc<Authenticator>, Database, JoinHandle<()>), String> {
+        amqp_url: Option<&str>,
+    ) -> Result<Built, String> {
         let database = Database::connect(url).await.map_err(|e| format!("cannot open the database: {e}"))?;
         database.migrate().await.map_err(|e| format!("cannot migrate: {e}"))?;
         let auth_config = AuthConfig { issuers: "[]".into(), dev_mode: true };
@@ -141,8 +177,24 @@ impl BenchApp {
         let kryptering = KrypteringConfig::default()
             .open(folder.folder(), true)
             .map_err(|e| format!("the development key pair: {e}"))?;
-        let state =
-            AppState { store: store.clone(), auth: auth.clone(), documents, upload_limits, kryptering, fiks_io: None };
+        let fiks_io = match amqp_url {
+            Some(url) => FiksIoConfig {
+                fiks_io_amqp_url: Some(url.to_owned()),
+                fiks_io_deadline_secs: FIKS_IO_DEADLINE.as_secs(),
+                ..FiksIoConfig::default()
+            }
+            .open(folder.folder(), true)
+            .map_err(|e| format!("the Fiks IO channel: {e:#}"))?,
+            None => None,
+        };
+        let state = AppState {
+            store: store.clone(),
+            auth: auth.clone(),
+            documents: documents.clone(),
+            upload_limits,
+            kryptering,
+            fiks_io: fiks_io.clone(),
+        };
         let chosen: Vec<Arc<dyn Projection>> = match projections {
             Projections::All => digisos_projections::all(),
             Projections::InnsynOnly => digisos_projections::all().into_iter().filter(|p| p.name() == INNSYN).collect(),
@@ -150,17 +202,30 @@ impl BenchApp {
         let runner = ProjectionRunner::start(store.clone(), database.clone(), chosen, RunnerOptions::default())
             .map_err(|e| format!("cannot start the projections: {e}"))?;
         let read_side = ReadSide::new(read_db(&database), Arc::new(runner), Duration::from_secs(30));
+        let publisher = fiks_io.clone().map(|kanal| {
+            crate::fiksio::utsending::spawn(crate::fiksio::utsending::Utsending {
+                kanal,
+                store: store.clone(),
+                documents,
+                database: database.clone(),
+                read: read_side.db.clone(),
+            })
+        });
         let app = with_read_side(crate::http::app(state, &limits), read_side.clone());
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.map_err(|e| format!("bind: {e}"))?;
         let base = format!("http://{}", listener.local_addr().map_err(|e| format!("local address: {e}"))?);
         let server = tokio::spawn(async move {
             let _ = axum::serve(listener, app).await;
         });
-        Ok((base, store, read_side, auth, database, server))
+        Ok(Built { base, store, read_side, auth, fiks_io, database, server, publisher })
     }
 
     /// Stops the app, closes the database and removes the scratch database and folder.
     pub async fn finish(self) -> Result<(), String> {
+        if let Some(publisher) = self.publisher {
+            publisher.abort();
+            let _ = publisher.await;
+        }
         self.server.abort();
         let _ = self.server.await;
         if let Ok(runner) = Arc::try_unwrap(self.read_side.runner) {
@@ -183,6 +248,11 @@ impl BenchApp {
     /// The read models' database.
     pub fn read_db(&self) -> &ReadDb {
         &self.read_side.db
+    }
+
+    /// The app's scratch folder (removed with the app).
+    pub fn folder(&self) -> &std::path::Path {
+        self.folder.folder()
     }
 
     /// The database the app runs on.
@@ -208,8 +278,13 @@ impl BenchApp {
 
     /// Configures [`KOMMUNE`] and waits until the read models know it.
     pub async fn configure_kommune(&self) -> Result<(), String> {
+        self.configure_kommune_as(&kommune_config()).await
+    }
+
+    /// Configures [`KOMMUNE`] with `config` (the admin API's body) and waits until the read models know it.
+    pub async fn configure_kommune_as(&self, config: &serde_json::Value) -> Result<(), String> {
         let url = format!("{}{PREFIX}/admin/kommuner/{KOMMUNE}", self.base);
-        let request = self.client.put(url).bearer_auth(self.token(&DevRole::Admin)?).json(&kommune_config());
+        let request = self.client.put(url).bearer_auth(self.token(&DevRole::Admin)?).json(config);
         let response = expect_status(request, 200).await.map_err(|e| format!("configure the kommune: {e}"))?;
         self.caught_up(position_of(&response)?).await
     }

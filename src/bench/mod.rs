@@ -12,13 +12,15 @@
 //! - [`report`]: the machine, Markdown tables, and the section of `BENCHMARKS.md` a run rewrites;
 //! - [`app`], [`client`], [`seed`], [`common`]: the in-process service, what is sent to it, seeded cases, shared
 //!   options and formatting;
-//! - scenarios: [`append`], [`submit`], [`freshness`], [`query`], [`scale`], [`rebuild`]; [`suite`] runs them;
+//! - scenarios: [`append`], [`submit`], [`freshness`], [`query`], [`scale`], [`rebuild`], [`fiks_io`]; [`suite`]
+//!   runs them;
 //! - [`soak`]: the service as a child process under a long steady load (memory and p99 over time; not in `all`).
 
 pub mod app;
 pub mod append;
 pub mod client;
 pub mod common;
+pub mod fiks_io;
 pub mod freshness;
 pub mod load;
 pub mod query;

@@ -13,6 +13,7 @@ use clap::Args;
 use super::app::Backend;
 use super::append::{self, AppendArgs};
 use super::common::Targets;
+use super::fiks_io::{self, FiksIoArgs, FiksIoBenchConfig};
 use super::freshness::{self, FreshnessArgs, FreshnessConfig};
 use super::query::{self, QueryArgs, QueryConfig};
 use super::rebuild::{self, RebuildArgs};
@@ -34,6 +35,10 @@ pub struct AllArgs {
     /// Seconds the scale scenario may spend growing towards the large size, per backend.
     #[arg(long, default_value_t = 240)]
     pub scale_budget_seconds: u64,
+
+    /// The RabbitMQ broker of the Fiks IO scenario.
+    #[arg(long, env = "DIGISOS_BENCH_AMQP_URL", default_value = fiks_io::DEFAULT_AMQP_URL)]
+    pub amqp_url: String,
 
     #[command(flatten)]
     #[allow(missing_docs)]
@@ -141,6 +146,19 @@ pub async fn rebuild(args: &RebuildArgs) -> Result<(), String> {
     write(&args.targets, "rebuild", &rebuild::render(&provenance(command, &machine), args.events, &figures, note))
 }
 
+/// `digisos-bench fiks-io`.
+pub async fn fiks_io(args: &FiksIoArgs) -> Result<(), String> {
+    let machine = Machine::detect();
+    let config = FiksIoBenchConfig::from(args);
+    let figures = each(&args.targets, |b, pg| {
+        let config = config.clone();
+        async move { fiks_io::measure(b, &pg, &config).await }
+    })
+    .await?;
+    let command = "cargo run --release --bin digisos-bench -- fiks-io";
+    write(&args.targets, "fiks-io", &fiks_io::render(&provenance(command, &machine), &config, &figures))
+}
+
 /// `digisos-bench all`: every scenario, in one run.
 pub async fn all(args: &AllArgs) -> Result<(), String> {
     let started = Instant::now();
@@ -149,7 +167,7 @@ pub async fn all(args: &AllArgs) -> Result<(), String> {
     let command = "cargo run --release --bin digisos-bench -- all";
     let mut failures = Vec::new();
 
-    eprintln!("[1/6] append …");
+    eprintln!("[1/7] append …");
     let append_args = append_args(targets, args.append_seconds, vec![1, 8, 32]);
     let reference = match append::measure(&append_args).await {
         Ok((pg, lite)) => {
@@ -162,7 +180,7 @@ pub async fn all(args: &AllArgs) -> Result<(), String> {
         }
     };
 
-    eprintln!("[2/6] submit …");
+    eprintln!("[2/7] submit …");
     let submit_config = SubmitConfig {
         rates: vec![10.0, 25.0, 50.0, 75.0, 100.0, 150.0, 200.0, 300.0],
         step: Duration::from_secs(4),
@@ -180,7 +198,7 @@ pub async fn all(args: &AllArgs) -> Result<(), String> {
         Err(e) => failures.push(format!("submit: {e}")),
     }
 
-    eprintln!("[3/6] freshness …");
+    eprintln!("[3/7] freshness …");
     let freshness_config = FreshnessConfig {
         window: Duration::from_secs(15),
         background: 200.0,
@@ -200,7 +218,7 @@ pub async fn all(args: &AllArgs) -> Result<(), String> {
         Err(e) => failures.push(format!("freshness: {e}")),
     }
 
-    eprintln!("[4/6] query …");
+    eprintln!("[4/7] query …");
     let query_config = QueryConfig {
         window: Duration::from_secs(8),
         warmup: Duration::from_secs(1),
@@ -219,7 +237,7 @@ pub async fn all(args: &AllArgs) -> Result<(), String> {
         Err(e) => failures.push(format!("query: {e}")),
     }
 
-    eprintln!("[5/6] scale and [6/6] rebuild (on the scale scenario's database) …");
+    eprintln!("[5/7] scale and [6/7] rebuild (on the scale scenario's database) …");
     let scale_config = ScaleConfig {
         small: 10_000,
         large: args.large,
@@ -259,6 +277,24 @@ pub async fn all(args: &AllArgs) -> Result<(), String> {
                     case and the kommune's configuration).";
         write(targets, "rebuild", &rebuild::render(&provenance(command, &machine), 1_000_000, &rebuilds, note))?;
     }
+    eprintln!("[7/7] fiks-io …");
+    let fiks_io_config = FiksIoBenchConfig {
+        rates: vec![10.0, 25.0, 50.0, 75.0, 100.0, 150.0],
+        step: Duration::from_secs(4),
+        pdf_bytes: 100 * 1024,
+        poll: Duration::from_secs(1),
+        amqp_url: args.amqp_url.clone(),
+    };
+    match each(targets, |b, pg| {
+        let config = fiks_io_config.clone();
+        async move { fiks_io::measure(b, &pg, &config).await }
+    })
+    .await
+    {
+        Ok(f) => write(targets, "fiks-io", &fiks_io::render(&provenance(command, &machine), &fiks_io_config, &f))?,
+        Err(e) => failures.push(format!("fiks-io: {e}")),
+    }
+
     eprintln!("all scenarios ran in {:.0} s", started.elapsed().as_secs_f64());
     if failures.is_empty() { Ok(()) } else { Err(failures.join("; ")) }
 }

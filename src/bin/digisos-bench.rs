@@ -1,9 +1,9 @@
 //! `digisos-bench`: the benchmarks of fiks-digisos, one subcommand each (see `BENCHMARKS.md` for results).
 //!
 //! Run in release mode: `cargo run --release --bin digisos-bench -- all [--write]` runs every scenario on
-//! PostgreSQL (`DATABASE_URL`) and SQLite in under 20 minutes; `append`, `submit`, `freshness`, `query`, `scale`
-//! and `rebuild` run one. The benchmarks live in the library (`fiks_digisos::bench`); this file only parses the
-//! command line.
+//! PostgreSQL (`DATABASE_URL`) and SQLite in under 20 minutes; `append`, `submit`, `freshness`, `query`, `scale`,
+//! `rebuild` and `fiks-io` run one. The benchmarks live in the library (`fiks_digisos::bench`); this file only
+//! parses the command line.
 
 use std::process::ExitCode;
 
@@ -33,6 +33,8 @@ enum Command {
     Scale(bench::scale::ScaleArgs),
     /// Rebuilding the innsyn model from position zero against reading the events.
     Rebuild(bench::rebuild::RebuildArgs),
+    /// Søknader delivered over Fiks IO (RabbitMQ) at rising rates, beside the REST mailbox.
+    FiksIo(bench::fiks_io::FiksIoArgs),
     /// The service as a child process under a steady load for a long time (default 20 minutes): memory and p99.
     Soak(bench::soak::SoakArgs),
 }
@@ -52,6 +54,7 @@ async fn main() -> ExitCode {
         Command::Query(args) => bench::suite::query(args).await,
         Command::Scale(args) => bench::suite::scale(args).await,
         Command::Rebuild(args) => bench::suite::rebuild(args).await,
+        Command::FiksIo(args) => bench::suite::fiks_io(args).await,
         Command::Soak(args) => bench::soak::run(args).await,
     };
     let outcome = match (outcome, bench::scratch::remove_retired().await) {

@@ -14,7 +14,7 @@
 //! or a plain nack, or when it expires, to [`DEAD_LETTER_QUEUE`]; the hub consumes that queue and falls the
 //! delivery back to the mailbox with the broker's reason.
 
-use std::collections::HashSet;
+use std::collections::{HashSet, VecDeque};
 use std::time::Duration;
 
 use anyhow::{Context, anyhow, bail};
@@ -51,6 +51,10 @@ use crate::sak::{FallBackToMailbox, SakCommand};
 const NAME: &str = "fiksio-utsending";
 /// Events passed over without a message before the checkpoint is saved anyway.
 const SAVE_EVERY: u32 = 512;
+/// How many messages are built at once (each on a blocking thread for its signature and encryption).
+const PREPARING: usize = 8;
+/// How many published messages may wait for their confirms at once.
+const UNCONFIRMED: usize = 32;
 /// How long a publish waits for the broker's confirm before the session starts again.
 const CONFIRM_WAIT: Duration = Duration::from_secs(30);
 /// How long a delivery waits for the mailbox read model before the publisher gives up and retries.
@@ -144,60 +148,80 @@ impl Utsending {
         result
     }
 
+    /// Follows the log from the checkpoint and publishes every Fiks IO delivery. Up to [`PREPARING`] messages
+    /// are built at once (case history, files, signature and encryption) while earlier ones are published in the
+    /// log's order; up to [`UNCONFIRMED`] published messages wait for their confirms at once. The checkpoint
+    /// moves to the last event before which every message is confirmed, so a crash re-publishes what was not.
     async fn publish_from_checkpoint(&self, channel: &Channel) -> anyhow::Result<()> {
         let mut after = load_checkpoint(&self.database).await?;
-        let mut feed = subscribe_all(self.store.clone(), after, SubscriptionOptions::default());
+        let feed = subscribe_all(self.store.clone(), after, SubscriptionOptions::default());
+        let mut prepared = feed
+            .map(|next| async move {
+                let event = next?;
+                let ready = match fiks_io_delivery(&event) {
+                    Some((leveranse, sending)) => self.prepare(&event.stream, &leveranse, sending).await?,
+                    None => None,
+                };
+                Ok::<_, anyhow::Error>((event.position, ready))
+            })
+            .buffered(PREPARING);
         let mut declared = HashSet::new();
+        // Every event since the checkpoint, in the log's order, with its message's confirm if it published one.
+        let mut pending: VecDeque<(Position, Option<JoinHandle<anyhow::Result<()>>>)> = VecDeque::new();
+        let mut unconfirmed = 0usize;
         let mut unsaved = 0u32;
         loop {
-            let next = if unsaved > 0 {
-                match tokio::time::timeout(Duration::from_secs(1), feed.next()).await {
+            let next = if unsaved > 0 || !pending.is_empty() {
+                match tokio::time::timeout(Duration::from_millis(200), prepared.next()).await {
                     Ok(next) => next,
                     Err(_) => {
+                        // Nothing new: wait for every confirm and save the checkpoint.
+                        settle(&mut pending, &mut unconfirmed, &mut after, &mut unsaved, true).await?;
                         save_checkpoint(&self.database, after).await?;
                         unsaved = 0;
                         continue;
                     }
                 }
             } else {
-                feed.next().await
+                prepared.next().await
             };
-            let event = next.ok_or_else(|| anyhow!("the event feed ended"))??;
-            if let Some((leveranse, sending)) = fiks_io_delivery(&event) {
-                self.publish_one(channel, &event.stream, &leveranse, sending, &mut declared).await?;
-                after = Some(event.position);
+            let (position, ready) = next.ok_or_else(|| anyhow!("the event feed ended"))??;
+            let confirm = match ready {
+                Some(ready) => {
+                    unconfirmed += 1;
+                    Some(self.publish(channel, ready, &mut declared).await?)
+                }
+                None => None,
+            };
+            pending.push_back((position, confirm));
+            let wait = unconfirmed >= UNCONFIRMED;
+            let confirmed = settle(&mut pending, &mut unconfirmed, &mut after, &mut unsaved, wait).await?;
+            if confirmed || unsaved >= SAVE_EVERY {
                 save_checkpoint(&self.database, after).await?;
                 unsaved = 0;
-            } else {
-                after = Some(event.position);
-                unsaved += 1;
-                if unsaved >= SAVE_EVERY {
-                    save_checkpoint(&self.database, after).await?;
-                    unsaved = 0;
-                }
             }
         }
     }
 
-    /// Publishes one delivery's message, unless its case has moved on; returns once the broker confirmed it.
-    async fn publish_one(
+    /// What a delivery's message is made of, unless its case has moved on (then `None`; an ettersendelse to a
+    /// paper case, or a kommune no longer naming the account, falls back to the mailbox here).
+    async fn prepare(
         &self,
-        channel: &Channel,
         stream: &StreamName,
         leveranse: &LeveranseOpprettet,
         sending: FiksIoSending,
-        declared: &mut HashSet<Uuid>,
-    ) -> anyhow::Result<()> {
+    ) -> anyhow::Result<Option<Klar>> {
         let sak = match Sakshistorikk::read(&self.store, stream, leveranse).await? {
             Historikk::Sendes(sak) => sak,
             Historikk::Ferdig => {
                 tracing::debug!(leveranse = %leveranse.leveranse_id, "fiks io: delivery answered or gone before sending");
-                return Ok(());
+                return Ok(None);
             }
             Historikk::Papirsak => {
                 tracing::info!(leveranse = %leveranse.leveranse_id,
                                "fiks io: an ettersendelse to a paper case has no søknad message to name; to the mailbox");
-                return fall_back(&self.store, stream, leveranse.leveranse_id, Fallbackgrunn::Papirsak).await;
+                fall_back(&self.store, stream, leveranse.leveranse_id, Fallbackgrunn::Papirsak).await?;
+                return Ok(None);
             }
         };
         // A fagsystem may answer within milliseconds; its receipt is matched through the mailbox read model, so
@@ -215,7 +239,8 @@ impl Utsending {
         let Some(certificate) = certificate else {
             tracing::warn!(leveranse = %leveranse.leveranse_id, konto = %sending.konto_id,
                            "fiks io: the kommune no longer names this account with a certificate; to the mailbox");
-            return fall_back(&self.store, stream, leveranse.leveranse_id, Fallbackgrunn::Ukonfigurert).await;
+            fall_back(&self.store, stream, leveranse.leveranse_id, Fallbackgrunn::Ukonfigurert).await?;
+            return Ok(None);
         };
         let mut filer = Vec::with_capacity(sak.filer.len());
         for info in sak.filer {
@@ -241,7 +266,18 @@ impl Utsending {
             (melding, body)
         })
         .await?;
-        let body = body?;
+        Ok(Some(Klar { body: body?, melding }))
+    }
+
+    /// Publishes a built message; the task that resolves once the broker confirmed it (an error if it did not
+    /// within [`CONFIRM_WAIT`], or refused it).
+    async fn publish(
+        &self,
+        channel: &Channel,
+        Klar { body, melding }: Klar,
+        declared: &mut HashSet<Uuid>,
+    ) -> anyhow::Result<JoinHandle<anyhow::Result<()>>> {
+        let sending = melding.sending;
         let queue = queue_name(sending.konto_id);
         if !declared.contains(&sending.konto_id) {
             declare_account_queue(channel, sending.konto_id).await?;
@@ -250,20 +286,24 @@ impl Utsending {
         let properties = melding.properties(self.kanal.konto_id(), self.kanal.deadline());
         let options = BasicPublishOptions { mandatory: true, ..BasicPublishOptions::default() };
         let confirm = channel.basic_publish("".into(), queue.as_str().into(), options, &body, properties).await?;
-        // A broker under a memory alarm, or a half-open connection, never confirms: start a new session instead.
-        let confirmation = tokio::time::timeout(CONFIRM_WAIT, confirm)
-            .await
-            .map_err(|_| anyhow!("the broker did not confirm the message for {queue} within {CONFIRM_WAIT:?}"))??;
-        match confirmation {
-            Confirmation::Ack(None) => {}
-            Confirmation::Ack(Some(_)) => bail!("the broker could not route the message to {queue}"),
-            Confirmation::Nack(_) => bail!("the broker refused the message for {queue}"),
-            Confirmation::NotRequested => bail!("publisher confirms are off on the channel"),
-        }
-        tracing::info!(leveranse = %leveranse.leveranse_id, melding = %sending.melding_id, konto = %sending.konto_id,
-                       bytes = body.len(), "fiks io: delivery published");
-        crate::metrics::record_fiks_io_published();
-        Ok(())
+        let (leveranse, bytes) = (melding.leveranse_id, body.len());
+        Ok(tokio::spawn(async move {
+            // A broker under a memory alarm, or a half-open connection, never confirms: start a new session
+            // instead.
+            let confirmation = tokio::time::timeout(CONFIRM_WAIT, confirm)
+                .await
+                .map_err(|_| anyhow!("the broker did not confirm the message for {queue} within {CONFIRM_WAIT:?}"))??;
+            match confirmation {
+                Confirmation::Ack(None) => {}
+                Confirmation::Ack(Some(_)) => bail!("the broker could not route the message to {queue}"),
+                Confirmation::Nack(_) => bail!("the broker refused the message for {queue}"),
+                Confirmation::NotRequested => bail!("publisher confirms are off on the channel"),
+            }
+            tracing::info!(leveranse = %leveranse, melding = %sending.melding_id, konto = %sending.konto_id, bytes,
+                           "fiks io: delivery published");
+            crate::metrics::record_fiks_io_published();
+            Ok(())
+        }))
     }
 
     /// Waits until the mailbox read model has the delivery's row (a few milliseconds behind the log); an error
@@ -366,6 +406,43 @@ pub fn account_queue_arguments() -> FieldTable {
     args.insert("x-dead-letter-exchange".into(), AMQPValue::LongString("".into()));
     args.insert("x-dead-letter-routing-key".into(), AMQPValue::LongString(DEAD_LETTER_QUEUE.into()));
     args
+}
+
+/// A message built and ready to publish.
+struct Klar {
+    body: Vec<u8>,
+    melding: Utgaende,
+}
+
+/// Moves `after` past the events at the front of `pending` whose messages are confirmed (all of them, waiting,
+/// when `wait`; otherwise at least one when [`UNCONFIRMED`] are outstanding, and then those already done);
+/// whether a confirmed message was passed. A refused or unconfirmed message is an error (the session restarts
+/// from the checkpoint, which has not moved past it).
+async fn settle(
+    pending: &mut VecDeque<(Position, Option<JoinHandle<anyhow::Result<()>>>)>,
+    unconfirmed: &mut usize,
+    after: &mut Option<Position>,
+    unsaved: &mut u32,
+    wait: bool,
+) -> anyhow::Result<bool> {
+    let mut confirmed = false;
+    let mut must_wait = wait || *unconfirmed >= UNCONFIRMED;
+    while let Some((position, confirm)) = pending.front_mut() {
+        if let Some(task) = confirm {
+            if !must_wait && !task.is_finished() {
+                break;
+            }
+            task.await??;
+            *unconfirmed -= 1;
+            confirmed = true;
+            must_wait = wait;
+        } else {
+            *unsaved += 1;
+        }
+        *after = Some(*position);
+        pending.pop_front();
+    }
+    Ok(confirmed)
 }
 
 /// The delivery and its Fiks IO message, when `event` creates one.
