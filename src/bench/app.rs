@@ -250,11 +250,6 @@ impl BenchApp {
         &self.read_side.db
     }
 
-    /// The app's scratch folder (removed with the app).
-    pub fn folder(&self) -> &std::path::Path {
-        self.folder.folder()
-    }
-
     /// The database the app runs on.
     pub fn database(&self) -> &Database {
         &self.database

@@ -220,9 +220,8 @@ async fn ladder(
     route: Route,
     arrivals: &Arc<Arrivals>,
 ) -> Result<Vec<Step>, String> {
-    let citizens: Arc<Vec<String>> =
-        Arc::new(synthetic_fnrs(200).into_iter().map(|fnr| app.citizen(&fnr)).collect::<Result<Vec<_>, _>>()?);
     let fnrs = synthetic_fnrs(200);
+    let citizens: Arc<Vec<String>> = Arc::new(fnrs.iter().map(|fnr| app.citizen(fnr)).collect::<Result<Vec<_>, _>>()?);
     let limit = match route {
         Route::FiksIo => FIKS_IO_P99_LIMIT,
         Route::Mailbox => config.poll + MAILBOX_P99_MARGIN,
@@ -537,7 +536,7 @@ impl Receipts {
 
 /// Takes one Fiks IO message: opens it, records the arrival, acks, and sends the receipt.
 async fn take(
-    delivery: lapin::message::Delivery,
+    mut delivery: lapin::message::Delivery,
     key: Arc<PKey<Private>>,
     certificate: Arc<X509>,
     receipts: &Receipts,
@@ -545,7 +544,7 @@ async fn take(
 ) -> Result<(), String> {
     let headers = delivery.properties.headers().clone().unwrap_or_default();
     let melding_id = long_string(&headers, "melding-id").ok_or("a message without melding-id")?;
-    let body = delivery.data.clone();
+    let body = std::mem::take(&mut delivery.data);
     let opened = tokio::task::spawn_blocking(move || open(&body, &key, &certificate))
         .await
         .map_err(|e| format!("the decryption task failed: {e}"))?;

@@ -194,8 +194,7 @@ impl Utsending {
                 None => None,
             };
             pending.push_back((position, confirm));
-            let wait = unconfirmed >= UNCONFIRMED;
-            let confirmed = settle(&mut pending, &mut unconfirmed, &mut after, &mut unsaved, wait).await?;
+            let confirmed = settle(&mut pending, &mut unconfirmed, &mut after, &mut unsaved, false).await?;
             if confirmed || unsaved >= SAVE_EVERY {
                 save_checkpoint(&self.database, after).await?;
                 unsaved = 0;
