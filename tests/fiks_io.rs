@@ -93,6 +93,7 @@ async fn soknad_goes_out_over_fiks_io_and_the_receipt_confirms_it(app: &TestApp,
     app.configure_kommune(OTHER_KOMMUNE, &other_kommune_config()).await;
     let reply = app.configure_kommune(KOMMUNE, &config).await;
     app.caught_up(reply.position()).await;
+    let integrasjon = integrasjon(app, KOMMUNE).await;
 
     let (_connection, _channel, mut consumer) = consumer(node, konto).await;
     let sak = submitted(app, REF).await;
@@ -182,7 +183,18 @@ async fn soknad_goes_out_over_fiks_io_and_the_receipt_confirms_it(app: &TestApp,
         "ttl": 172_800_000_i64,
         "headere": {"klientMeldingId": Uuid::new_v4().to_string()},
     });
-    let response = send_melding(app, &spesifikasjon).await;
+    // Without the integration's headers, or with a wrong password, a receipt is refused and records nothing.
+    let before = app.event_summary().await;
+    let without = send_melding(app, None, &spesifikasjon).await;
+    assert_eq!(without.status(), 401, "no IntegrasjonId / IntegrasjonPassord");
+    let message: Value = without.json().await.expect("JSON");
+    assert!(message["message"].as_str().unwrap_or_default().contains("IntegrasjonPassord"), "{message}");
+    let wrong = (integrasjon.0.clone(), "not the password".to_owned());
+    assert_eq!(send_melding(app, Some(&wrong), &spesifikasjon).await.status(), 403, "a wrong password");
+    let unknown = (Uuid::new_v4().to_string(), integrasjon.1.clone());
+    assert_eq!(send_melding(app, Some(&unknown), &spesifikasjon).await.status(), 403, "an unknown integration");
+    assert_eq!(app.event_summary().await, before, "refused receipts record nothing");
+    let response = send_melding(app, Some(&integrasjon), &spesifikasjon).await;
     assert_eq!(response.status(), 202);
     let position = response.headers().get("x-digisos-position").and_then(|v| v.to_str().ok()).map(str::to_owned);
     let sendt: Value = response.json().await.expect("SendtMelding JSON");
@@ -196,18 +208,18 @@ async fn soknad_goes_out_over_fiks_io_and_the_receipt_confirms_it(app: &TestApp,
     assert_eq!(fetched.body["status"], "BEKREFTET", "{:?}", fetched.body);
 
     let before = app.event_summary().await;
-    let again = send_melding(app, &spesifikasjon).await;
+    let again = send_melding(app, Some(&integrasjon), &spesifikasjon).await;
     assert_eq!(again.status(), 202, "a repeated receipt is answered alike");
     assert_eq!(app.event_summary().await, before, "and records nothing");
 
     // A receipt for a message the hub never sent, or from another account, changes nothing either.
     let mut unknown = spesifikasjon.clone();
     unknown["svarPaMelding"] = json!(Uuid::new_v4());
-    let refused = send_melding(app, &unknown).await;
+    let refused = send_melding(app, Some(&integrasjon), &unknown).await;
     assert_eq!(refused.status(), 404);
     let mut foreign = spesifikasjon;
     foreign["avsenderKontoId"] = json!(Uuid::new_v4());
-    let refused = send_melding(app, &foreign).await;
+    let refused = send_melding(app, Some(&integrasjon), &foreign).await;
     assert_eq!(refused.status(), 403);
     let message: Value = refused.json().await.expect("JSON");
     assert!(message["message"].as_str().unwrap_or_default().contains("avsenderKontoId"), "{message}");
@@ -224,22 +236,28 @@ async fn soknad_goes_out_over_fiks_io_and_the_receipt_confirms_it_on_both_databa
     }
 }
 
-/// A kommune configured for Fiks IO: its account and the fagsystem's key pair (made with the command line).
+/// A kommune configured for Fiks IO: its account, its integration, and the fagsystem's key pair (made with the
+/// command line).
 struct Konto {
     id: Uuid,
-    _dir: tempfile::TempDir,
+    /// `(integrasjonId, integrasjonPassord)`.
+    integrasjon: (String, String),
+    cert: std::path::PathBuf,
+    key: std::path::PathBuf,
+    dir: tempfile::TempDir,
 }
 
 async fn fiks_io_kommune(app: &TestApp) -> Konto {
     let dir = tempfile::tempdir().expect("temp dir");
-    let (cert_path, _) = fagsystem_keys(dir.path());
+    let (cert, key) = fagsystem_keys(dir.path());
     let id = Uuid::new_v4();
     let mut config = kommune_config();
     config["fiksIoKontoId"] = json!(id);
-    config["fiksIoSertifikat"] = json!(std::fs::read_to_string(&cert_path).expect("certificate"));
+    config["fiksIoSertifikat"] = json!(std::fs::read_to_string(&cert).expect("certificate"));
     let reply = app.configure_kommune(KOMMUNE, &config).await;
     app.caught_up(reply.position()).await;
-    Konto { id, _dir: dir }
+    let integrasjon = integrasjon(app, KOMMUNE).await;
+    Konto { id, integrasjon, cert, key, dir }
 }
 
 /// Submits a søknad of [`FNR`] under a new reference; returns the case id.
@@ -256,19 +274,22 @@ async fn next(consumer: &mut lapin::Consumer) -> lapin::message::Delivery {
 }
 
 /// Sends a message through Fiks IO's send as KS's client sends a reply: multipart with the part `metadata` only,
-/// the fagsystem's token and the integration headers.
-async fn send_melding(app: &TestApp, spesifikasjon: &Value) -> reqwest::Response {
+/// the fagsystem's token and the headers of `integrasjon` (`(integrasjonId, integrasjonPassord)`; none without).
+async fn send_melding(
+    app: &TestApp,
+    integrasjon: Option<&(String, String)>,
+    spesifikasjon: &Value,
+) -> reqwest::Response {
     let form = Form::new().part("name=\"metadata\"", "application/json", spesifikasjon.to_string().as_bytes());
-    app.client()
+    let mut request = app
+        .client()
         .post(format!("{}/fiks-io/api/v1/send", app.base))
         .bearer_auth(fagsystem(app))
-        .header("IntegrasjonId", Uuid::new_v4().to_string())
-        .header("IntegrasjonPassord", "passord")
-        .header("content-type", format!("multipart/form-data; boundary={BOUNDARY}"))
-        .body(form.finish())
-        .send()
-        .await
-        .expect("the app answers")
+        .header("content-type", format!("multipart/form-data; boundary={BOUNDARY}"));
+    if let Some((id, passord)) = integrasjon {
+        request = request.header("IntegrasjonId", id).header("IntegrasjonPassord", passord);
+    }
+    request.body(form.finish()).send().await.expect("the app answers")
 }
 
 /// The receipt `meldingstype` from account `konto` of message `melding_id`.
@@ -280,10 +301,11 @@ fn kvittering(app: &TestApp, konto: Uuid, meldingstype: &str, melding_id: &str) 
     })
 }
 
-/// Sends the fagsystem's receipt of søknad message `melding_id`; returns the status.
-async fn receipt(app: &TestApp, konto: Uuid, melding_id: &str) -> u16 {
+/// Sends the fagsystem's receipt of søknad message `melding_id` from account `konto` with its integration;
+/// returns the status.
+async fn receipt(app: &TestApp, konto: Uuid, integrasjon: &(String, String), melding_id: &str) -> u16 {
     let spesifikasjon = kvittering(app, konto, "no.nav.digisos.soknad.mottatt.v1", melding_id);
-    send_melding(app, &spesifikasjon).await.status().as_u16()
+    send_melding(app, Some(integrasjon), &spesifikasjon).await.status().as_u16()
 }
 
 /// Waits until the REST mailbox lists the delivery of case `sak`; returns its id.
@@ -348,7 +370,7 @@ async fn unanswered_messages_fall_back_to_the_mailbox_and_are_confirmed_once(app
     let leveranse = in_mailbox(app, &sak).await;
     assert_eq!(fallbacks(app, &sak).await, [json!("TIDSFRIST")]);
     let melding_id = header(late.properties.headers().as_ref().expect("headers"), "melding-id");
-    assert_eq!(receipt(app, konto.id, &melding_id).await, 202);
+    assert_eq!(receipt(app, konto.id, &konto.integrasjon, &melding_id).await, 202);
     late.ack(BasicAckOptions::default()).await.expect("ack");
     let before = app.event_summary().await;
     let again =
@@ -377,7 +399,7 @@ async fn unanswered_messages_fall_back_to_the_mailbox_and_are_confirmed_once_on_
 /// as KS's client does with `meldingErBehandlet`), sends each receipt, then acks.
 async fn receive_and_confirm(
     app: &TestApp,
-    konto: Uuid,
+    konto: &Konto,
     consumer: &mut lapin::Consumer,
     n: usize,
     seen: &mut Vec<String>,
@@ -388,7 +410,7 @@ async fn receive_and_confirm(
         let headers = delivery.properties.headers().clone().expect("headers");
         let leveranse = header(&headers, "egendefinert-header.klientMeldingId");
         if !seen.contains(&leveranse) {
-            assert_eq!(receipt(app, konto, &header(&headers, "melding-id")).await, 202);
+            assert_eq!(receipt(app, konto.id, &konto.integrasjon, &header(&headers, "melding-id")).await, 202);
             seen.push(leveranse);
             new += 1;
         }
@@ -411,7 +433,7 @@ async fn nothing_is_lost_when_the_hub_dies_before_publishing_or_the_broker_stops
     app.start_publisher();
     let (_c1, _ch1, mut consumer1) = consumer(&node, konto.id).await;
     let mut seen = Vec::new();
-    receive_and_confirm(&app, konto.id, &mut consumer1, 3, &mut seen).await;
+    receive_and_confirm(&app, &konto, &mut consumer1, 3, &mut seen).await;
 
     // The broker stops while søknader keep coming; Nav is not held up, and all of them arrive once it is back.
     // (An orderly stop: after a SIGKILL, RabbitMQ 3.10's single-node quorum queue did not elect its leader again
@@ -422,7 +444,7 @@ async fn nothing_is_lost_when_the_hub_dies_before_publishing_or_the_broker_stops
     }
     node.restart().await;
     let (_c2, _ch2, mut consumer2) = consumer(&node, konto.id).await;
-    receive_and_confirm(&app, konto.id, &mut consumer2, 3, &mut seen).await;
+    receive_and_confirm(&app, &konto, &mut consumer2, 3, &mut seen).await;
 
     let mut distinct = seen.clone();
     distinct.sort();
@@ -562,7 +584,7 @@ async fn an_integration_logs_in_with_password_and_token_and_consumes_only_its_ow
     let sak = new_soknad(&app).await;
     let delivery = next(&mut consumer).await;
     let headers = delivery.properties.headers().clone().expect("headers");
-    assert_eq!(receipt(&app, konto.id, &header(&headers, "melding-id")).await, 202);
+    assert_eq!(receipt(&app, konto.id, &(id.clone(), passord.clone()), &header(&headers, "melding-id")).await, 202);
     delivery.ack(BasicAckOptions::default()).await.expect("ack");
     assert_eq!(count(&app, "LeveranseKvittert.v1").await, 1, "the søknad of case {sak} is confirmed");
 
@@ -696,6 +718,7 @@ async fn an_ettersendelse_goes_out_naming_the_soknads_fiks_io_message_and_its_re
     config["fiksIoSertifikat"] = json!(std::fs::read_to_string(&cert).expect("certificate"));
     let reply = app.configure_kommune(KOMMUNE, &config).await;
     app.caught_up(reply.position()).await;
+    let integrasjon = integrasjon(&app, KOMMUNE).await;
     let (_connection, _channel, mut consumer) = consumer(&node, konto).await;
 
     let sak = submitted(&app, REF).await;
@@ -705,7 +728,7 @@ async fn an_ettersendelse_goes_out_naming_the_soknads_fiks_io_message_and_its_re
     let entries = open_melding(keys.path(), &cert, &key, &soknad.data);
     let metadata: Value = serde_json::from_slice(entry(&entries, "forsendelseMetadata.json")).expect("JSON");
     valid_against_catalogue("no.nav.digisos.soknad.v1", &metadata);
-    assert_eq!(receipt(&app, konto, &soknad_melding).await, 202);
+    assert_eq!(receipt(&app, konto, &integrasjon, &soknad_melding).await, 202);
     soknad.ack(BasicAckOptions::default()).await.expect("ack");
 
     let ettersendelse_ref = "0a1b2c3d-4e5f-4a6b-8c7d-9e0f1a2b3c4d";
@@ -730,11 +753,20 @@ async fn an_ettersendelse_goes_out_naming_the_soknads_fiks_io_message_and_its_re
 
     // The receipt of an ettersendelse is an ettersendelse.mottatt.v1; a søknad's receipt type does not fit it.
     let before = app.event_summary().await;
-    let wrong = send_melding(&app, &kvittering(&app, konto, "no.nav.digisos.soknad.mottatt.v1", &melding_id)).await;
+    let wrong = send_melding(
+        &app,
+        Some(&integrasjon),
+        &kvittering(&app, konto, "no.nav.digisos.soknad.mottatt.v1", &melding_id),
+    )
+    .await;
     assert_eq!(wrong.status(), 400, "a søknad receipt for an ettersendelse");
     assert_eq!(app.event_summary().await, before, "records nothing");
-    let right =
-        send_melding(&app, &kvittering(&app, konto, "no.nav.digisos.ettersendelse.mottatt.v1", &melding_id)).await;
+    let right = send_melding(
+        &app,
+        Some(&integrasjon),
+        &kvittering(&app, konto, "no.nav.digisos.ettersendelse.mottatt.v1", &melding_id),
+    )
+    .await;
     assert_eq!(right.status(), 202);
     ettersendelse.ack(BasicAckOptions::default()).await.expect("ack");
     assert_eq!(count(&app, "LeveranseKvittert.v1").await, 2, "the søknad and the ettersendelse, once each");
@@ -766,4 +798,97 @@ async fn the_benchmark_delivers_a_tiny_ladder_over_fiks_io_and_through_the_mailb
     let text = render("provenance", &config, &[figures]);
     assert!(text.starts_with("## fiks-io") && text.contains("### SQLite (Fiks IO)"));
     assert!(text.contains("### SQLite (REST mailbox)") && text.contains("mailbox sustained søknader/s"));
+}
+
+/// `n` bytes that do not compress (the container deflates its entries), starting as a PDF does.
+fn incompressible(n: usize) -> Vec<u8> {
+    use rand::RngCore;
+    let mut bytes = vec![0u8; n];
+    rand::thread_rng().fill_bytes(&mut bytes);
+    bytes[..9].copy_from_slice(b"%PDF-1.7\n");
+    bytes
+}
+
+/// Downloads dokumentlager file `id` as KS's client does: the fagsystem's token and the integration's headers.
+async fn nedlasting(app: &TestApp, id: &str, integrasjon: Option<&(String, String)>) -> reqwest::Response {
+    let mut request =
+        app.client().get(format!("{}/dokumentlager/nedlasting/{id}", app.base)).bearer_auth(fagsystem(app));
+    if let Some((id, passord)) = integrasjon {
+        request = request.header("IntegrasjonId", id).header("IntegrasjonPassord", passord);
+    }
+    request.send().await.expect("the app answers")
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_soknad_over_5_mb_goes_by_the_dokumentlager_and_its_file_is_deleted_after_its_time() {
+    let node = RabbitNode::start().await;
+    let app = TestApp::start_with_fiks_io(Backend::Postgres, Some(node.url())).await;
+    let mut other = other_kommune_config();
+    let other_keys = tempfile::tempdir().expect("temp dir");
+    let (other_cert, _) = fagsystem_keys(other_keys.path());
+    other["fiksIoKontoId"] = json!(Uuid::new_v4());
+    other["fiksIoSertifikat"] = json!(std::fs::read_to_string(&other_cert).expect("certificate"));
+    app.configure_kommune(OTHER_KOMMUNE, &other).await;
+    let other_integrasjon = integrasjon(&app, OTHER_KOMMUNE).await;
+    let konto = fiks_io_kommune(&app).await;
+    let (_connection, _channel, mut consumer) = consumer(&node, konto.id).await;
+
+    // Six files of 1 MB each that the container cannot compress: the encrypted body is over 5 MB.
+    let pdf = incompressible(1_000_000);
+    let files: Vec<(&str, Vec<u8>)> =
+        standard_vedlegg().into_iter().map(|(name, _)| (name, incompressible(1_000_000))).collect();
+    let form = soknad_form_with_files(&soknad_json(FNR), Some(ENHET), &pdf, &files);
+    let reply = app.post_form(&format!("/soknader/{KOMMUNE}/{REF}"), Some(&app.citizen(FNR)), form).await;
+    assert_eq!(reply.status, 202, "{:?}", reply.body);
+    let sak = reply.body.as_str().expect("the case id").to_owned();
+
+    let delivery = next(&mut consumer).await;
+    let headers = delivery.properties.headers().clone().expect("headers");
+    assert!(delivery.data.is_empty(), "the message itself carries no body ({} bytes)", delivery.data.len());
+    let id = header(&headers, "dokumentlager-id");
+    Uuid::parse_str(&id).expect("dokumentlager-id is a UUID");
+    assert_eq!(header(&headers, "type"), "no.nav.digisos.soknad.v1");
+
+    // The download wants the receiving account's integration; nothing else gets the file.
+    let without = nedlasting(&app, &id, None).await;
+    assert_eq!(without.status(), 401);
+    let body: Value = without.json().await.expect("a JSON error");
+    assert!(body["message"].as_str().unwrap_or_default().contains("IntegrasjonId"), "{body}");
+    let wrong = (konto.integrasjon.0.clone(), format!("{}x", konto.integrasjon.1));
+    assert_eq!(nedlasting(&app, &id, Some(&wrong)).await.status(), 403, "a wrong password");
+    assert_eq!(nedlasting(&app, &id, Some(&other_integrasjon)).await.status(), 403, "another kommune's integration");
+    let unknown = nedlasting(&app, &Uuid::new_v4().to_string(), Some(&konto.integrasjon)).await;
+    assert_eq!(unknown.status(), 404);
+
+    let download = nedlasting(&app, &id, Some(&konto.integrasjon)).await;
+    assert_eq!(download.status(), 200);
+    assert_eq!(download.headers()["content-type"], "application/octet-stream");
+    let length: usize = download.headers()["content-length"].to_str().expect("text").parse().expect("a length");
+    let bytes = download.bytes().await.expect("the body");
+    assert_eq!(bytes.len(), length);
+    assert!(bytes.len() > 5 * 1024 * 1024, "over 5 MB: {}", bytes.len());
+    let entries = open_melding(konto.dir.path(), &konto.cert, &konto.key, &bytes);
+    let metadata: Value = serde_json::from_slice(entry(&entries, "forsendelseMetadata.json")).expect("JSON");
+    assert_eq!(metadata, json!({"eksternRef": REF, "digisosId": sak}));
+    assert_eq!(entry(&entries, "Soknad.pdf"), pdf.as_slice(), "the søknad PDF byte for byte");
+    for (name, bytes) in &files {
+        assert_eq!(entry(&entries, name), bytes.as_slice(), "{name} byte for byte");
+    }
+    assert_eq!(receipt(&app, konto.id, &konto.integrasjon, &header(&headers, "melding-id")).await, 202);
+    delivery.ack(BasicAckOptions::default()).await.expect("ack");
+    assert_eq!(count(&app, "LeveranseKvittert.v1").await, 1);
+
+    // Kept for the message's TTL + 24 h: the sweep at that time deletes the file and its row.
+    let sha512 = fiks_digisos::documents::StoredBlob::of_bytes(&bytes).sha512;
+    assert!(app.documents.exists(&sha512).await.expect("the store answers"), "the body is a stored blob");
+    let sweep = fiks_digisos::fiksio::dokumentlager::rydd;
+    let soon = chrono::Utc::now() + chrono::Duration::hours(1);
+    assert_eq!(sweep(&app.database, &app.documents, soon).await.expect("sweep"), 0, "not yet");
+    assert_eq!(nedlasting(&app, &id, Some(&konto.integrasjon)).await.status(), 200);
+    let later = chrono::Utc::now() + chrono::Duration::hours(2 + 24) + chrono::Duration::minutes(1);
+    assert_eq!(sweep(&app.database, &app.documents, later).await.expect("sweep"), 1);
+    assert!(!app.documents.exists(&sha512).await.expect("the store answers"), "the blob is deleted");
+    let gone = nedlasting(&app, &id, Some(&konto.integrasjon)).await;
+    assert_eq!(gone.status(), 404, "after its time the file is gone");
+    app.finish().await;
 }

@@ -180,6 +180,15 @@ impl DocumentStore {
         Ok(BlobStream { size, stream })
     }
 
+    /// Deletes a blob; one already gone is no error. Only for blobs nothing else names (a content hash is
+    /// shared by every file with the same bytes).
+    pub async fn delete(&self, sha512: &Sha512) -> Result<(), DocumentError> {
+        match self.store.delete(&self.blob_path(sha512)).await {
+            Ok(()) | Err(object_store::Error::NotFound { .. }) => Ok(()),
+            Err(e) => Err(e.into()),
+        }
+    }
+
     /// Where a blob lives in the object store.
     fn blob_path(&self, sha512: &Sha512) -> Path {
         let hex = sha512.as_str();

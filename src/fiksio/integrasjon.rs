@@ -6,6 +6,9 @@ use argon2::password_hash::{PasswordHash, PasswordHasher, PasswordVerifier, Salt
 use base64::Engine;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use rand::RngCore;
+use sha2::{Digest, Sha256};
+use std::collections::HashSet;
+use std::sync::{LazyLock, Mutex};
 
 /// A new integration password: 32 random bytes, base64url (43 characters, no space: the broker password is
 /// `"<password> <token>"`, split at the first space).
@@ -26,6 +29,37 @@ pub fn verify_password(password: &str, hash: &str) -> bool {
     PasswordHash::new(hash).is_ok_and(|parsed| Argon2::default().verify_password(password.as_bytes(), &parsed).is_ok())
 }
 
+/// Pairs of (hash, SHA-256 of the password) [`verify`] has already seen match. An issued password is 256 random
+/// bits: a fast hash of it cannot be guessed back, while Argon2id (tens of milliseconds of a core) guards the
+/// stored hash. Paying Argon2 for every receipt and download would cap a fagsystem at a few dozen requests a
+/// second per core, so a pair that verified once is remembered for the process's life. A replaced integration
+/// has a new hash, so its old password finds nothing here.
+static VERIFIED: LazyLock<Mutex<HashSet<Verified>>> = LazyLock::new(|| Mutex::new(HashSet::new()));
+
+/// A stored hash and the SHA-256 of a password that matched it.
+type Verified = (String, [u8; 32]);
+
+/// The most pairs remembered; beyond it the set starts again (one integration per kommune: a few hundred).
+const VERIFIED_MAX: usize = 4096;
+
+/// Whether `password` matches `hash`, as [`verify_password`], remembering a match (on a blocking thread when it
+/// must hash).
+pub async fn verify(password: &str, hash: &str) -> bool {
+    let key = (hash.to_owned(), <[u8; 32]>::from(Sha256::digest(password.as_bytes())));
+    if VERIFIED.lock().is_ok_and(|set| set.contains(&key)) {
+        return true;
+    }
+    let (password, phc) = (password.to_owned(), hash.to_owned());
+    let matches = tokio::task::spawn_blocking(move || verify_password(&password, &phc)).await.unwrap_or(false);
+    if matches && let Ok(mut set) = VERIFIED.lock() {
+        if set.len() >= VERIFIED_MAX {
+            set.clear();
+        }
+        set.insert(key);
+    }
+    matches
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -40,5 +74,17 @@ mod tests {
         assert!(verify_password(&password, &hash));
         assert!(!verify_password(&new_password(), &hash));
         assert!(!verify_password(&password, "not a hash"));
+    }
+
+    #[tokio::test]
+    async fn a_remembered_match_is_for_its_own_hash_and_password_only() {
+        let password = new_password();
+        let hash = hash_password(&password).expect("hash");
+        assert!(!verify(&new_password(), &hash).await, "a wrong password");
+        assert!(verify(&password, &hash).await);
+        assert!(verify(&password, &hash).await, "again, from memory");
+        assert!(!verify(&format!("{password}x"), &hash).await, "another password after a match");
+        let replaced = hash_password(&new_password()).expect("hash");
+        assert!(!verify(&password, &replaced).await, "the same password against a replaced integration");
     }
 }

@@ -87,8 +87,9 @@ impl Utgaende {
     }
 
     /// The AMQP properties: persistent, the TTL in `expiration`, and the Fiks IO headers, every value an AMQP
-    /// long string (KS's .NET client reads each header as UTF-8 bytes).
-    pub fn properties(&self, avsender: Uuid, ttl: Duration) -> BasicProperties {
+    /// long string (KS's .NET client reads each header as UTF-8 bytes); `dokumentlager-id` when the body is in
+    /// the dokumentlager (and the message's own body empty).
+    pub fn properties(&self, avsender: Uuid, ttl: Duration, dokumentlager: Option<Uuid>) -> BasicProperties {
         let mut headers = FieldTable::default();
         let mut put = |name: &str, value: String| {
             headers.insert(ShortString::from(name), AMQPValue::LongString(LongString::from(value)));
@@ -97,6 +98,9 @@ impl Utgaende {
         put("type", self.meldingstype().to_owned());
         put("avsender-id", avsender.to_string());
         put(&format!("{EGENDEFINERT}klientMeldingId"), self.leveranse_id.to_string());
+        if let Some(id) = dokumentlager {
+            put("dokumentlager-id", id.to_string());
+        }
         BasicProperties::default()
             .with_delivery_mode(2)
             .with_expiration(ShortString::from(ttl.as_millis().to_string()))
@@ -186,7 +190,7 @@ mod tests {
     #[test]
     fn every_header_is_a_long_string_and_the_ttl_is_in_milliseconds() {
         let m = utgaende(Leveransetype::Soknad, None);
-        let props = m.properties(Uuid::from_u128(7), Duration::from_secs(90));
+        let props = m.properties(Uuid::from_u128(7), Duration::from_secs(90), None);
         assert_eq!(props.expiration().as_ref().map(|e| e.as_str().to_owned()), Some("90000".to_owned()));
         assert_eq!(*props.delivery_mode(), Some(2));
         let headers = props.headers().as_ref().expect("headers");
@@ -199,6 +203,13 @@ mod tests {
         assert_eq!(text("avsender-id"), "00000000-0000-0000-0000-000000000007");
         assert_eq!(text("egendefinert-header.klientMeldingId"), "00000000-0000-0000-0000-000000000003");
         assert_eq!(headers.inner().len(), 4);
+        let offloaded = m.properties(Uuid::from_u128(7), Duration::from_secs(90), Some(Uuid::from_u128(8)));
+        let headers = offloaded.headers().as_ref().expect("headers");
+        assert_eq!(
+            headers.inner().get("dokumentlager-id"),
+            Some(&AMQPValue::LongString(LongString::from("00000000-0000-0000-0000-000000000008")))
+        );
+        assert_eq!(headers.inner().len(), 5);
     }
 
     #[test]

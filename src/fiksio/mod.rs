@@ -11,11 +11,13 @@
 //!   events commit, with publisher confirms, from a checkpoint that moves only past confirmed messages (so a
 //!   crash re-publishes, never loses). One instance publishes at a time (the projections' leader lock).
 //!   Dead-lettered messages come back to the hub, which falls back to the mailbox.
+//! - [`dokumentlager`]: bodies over 5 MB, kept in the document store and downloaded by the fagsystem.
 //! - [`config`]: the settings. Without `DIGISOS_FIKS_IO_AMQP_URL` the channel is off.
 
 pub mod asice;
 pub mod cms;
 pub mod config;
+pub mod dokumentlager;
 pub mod integrasjon;
 pub mod melding;
 pub mod utsending;

@@ -37,6 +37,7 @@ use openssl::x509::X509;
 use tokio::task::JoinHandle;
 use uuid::Uuid;
 
+use super::dokumentlager;
 use super::melding::{EGENDEFINERT, SoknadLeveranse, Utgaende, queue_name};
 use super::{DEAD_LETTER_QUEUE, DELIVERY_ATTEMPTS, Kanal};
 use crate::commands::{self, CommandError, KommuneAggregate, SakAggregate};
@@ -265,7 +266,15 @@ impl Utsending {
             (melding, body)
         })
         .await?;
-        Ok(Some(Klar { body: body?, melding }))
+        let body = body?;
+        if body.len() <= dokumentlager::GRENSE {
+            return Ok(Some(Klar { body, dokumentlager: None, melding }));
+        }
+        // Over 5 MB: the body waits in the dokumentlager (before the publish names it) and the message is empty.
+        let id = dokumentlager::lagre(&self.database, &self.documents, sending.konto_id, body, self.kanal.deadline())
+            .await
+            .with_context(|| format!("fiks io: the body of delivery {} cannot be stored", leveranse.leveranse_id))?;
+        Ok(Some(Klar { body: Vec::new(), dokumentlager: Some(id), melding }))
     }
 
     /// Publishes a built message; the task that resolves once the broker confirmed it (an error if it did not
@@ -273,7 +282,7 @@ impl Utsending {
     async fn publish(
         &self,
         channel: &Channel,
-        Klar { body, melding }: Klar,
+        Klar { body, dokumentlager, melding }: Klar,
         declared: &mut HashSet<Uuid>,
     ) -> anyhow::Result<JoinHandle<anyhow::Result<()>>> {
         let sending = melding.sending;
@@ -282,7 +291,7 @@ impl Utsending {
             declare_account_queue(channel, sending.konto_id).await?;
             declared.insert(sending.konto_id);
         }
-        let properties = melding.properties(self.kanal.konto_id(), self.kanal.deadline());
+        let properties = melding.properties(self.kanal.konto_id(), self.kanal.deadline(), dokumentlager);
         let options = BasicPublishOptions { mandatory: true, ..BasicPublishOptions::default() };
         let confirm = channel.basic_publish("".into(), queue.as_str().into(), options, &body, properties).await?;
         let (leveranse, bytes) = (melding.leveranse_id, body.len());
@@ -353,7 +362,8 @@ impl Utsending {
 impl Utsending {
     /// Declares the queue of every configured account at once (a fagsystem may start consuming before its first
     /// message) and then every [`WATCH_EVERY`], recording each queue's waiting messages and consumers, and
-    /// warning about an account nobody listens on (Fiks Forvaltning's "mangler kobling").
+    /// warning about an account nobody listens on (Fiks Forvaltning's "mangler kobling"); then deletes the
+    /// dokumentlager bodies whose time is up.
     async fn watch_accounts(&self, connection: &Connection) -> anyhow::Result<()> {
         let mut ticker = tokio::time::interval(WATCH_EVERY);
         loop {
@@ -382,6 +392,11 @@ impl Utsending {
                 }
             }
             let _ = channel.close(200, "account watch done".into()).await;
+            match dokumentlager::rydd(&self.database, &self.documents, chrono::Utc::now()).await {
+                Ok(0) => {}
+                Ok(n) => tracing::info!(bodies = n, "fiks io: expired dokumentlager bodies deleted"),
+                Err(e) => tracing::warn!(error = format!("{e:#}"), "fiks io: the dokumentlager sweep failed"),
+            }
         }
     }
 }
@@ -409,7 +424,10 @@ pub fn account_queue_arguments() -> FieldTable {
 
 /// A message built and ready to publish.
 struct Klar {
+    /// The body (empty when it is in the dokumentlager).
     body: Vec<u8>,
+    /// The body's `dokumentlager-id`, when it is over [`dokumentlager::GRENSE`].
+    dokumentlager: Option<Uuid>,
     melding: Utgaende,
 }
 

@@ -63,7 +63,8 @@ pub struct TestApp {
     /// The read models and the projection runner filling them.
     pub read_side: ReadSide,
     auth: Arc<Authenticator>,
-    database: Database,
+    /// The database under the event store and the read models.
+    pub database: Database,
     postgres: Option<FreshPostgres>,
     server: tokio::task::JoinHandle<()>,
     client: reqwest::Client,

@@ -102,11 +102,7 @@ async fn login(state: &AppState, read: &ReadSide, username: &str, password: &str
         .as_ref()
         .map(|i| i.passord_hash.clone())
         .ok_or("the integration has no password")?;
-    let passord = passord.to_owned();
-    let matches = tokio::task::spawn_blocking(move || crate::fiksio::integrasjon::verify_password(&passord, &hash))
-        .await
-        .map_err(|_| "the password check failed")?;
-    if !matches {
+    if !crate::fiksio::integrasjon::verify(passord, &hash).await {
         return Err("wrong integration password");
     }
     Ok(info)

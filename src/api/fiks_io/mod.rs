@@ -1,7 +1,7 @@
 //! Fiks IO's REST side as KS's clients call it (FIKS_IO.md §3): `POST /fiks-io/api/v1/send`, where a fagsystem
 //! answers a Digisos message with its receipt (`no.nav.digisos.soknad.mottatt.v1` or
 //! `no.nav.digisos.ettersendelse.mottatt.v1`, `svarPaMelding` = the message's `melding-id`), and the katalog's
-//! public-key read for the hub's own account.
+//! public-key read for the hub's own account, and the dokumentlager download of a message over 5 MB.
 //!
 //! A receipt records the same `LeveranseKvittert` as the mailbox's `kvittering`; a second receipt changes
 //! nothing. The answer is Fiks IO's: 202 with the sent message (`SendtMelding`).
@@ -39,11 +39,13 @@ use crate::sak::{ConfirmDelivery, SakCommand};
 const MAX_METADATA: usize = 64 * 1024;
 
 pub mod broker;
+mod dokumentlager;
 
 /// Adds the Fiks IO routes.
 pub fn routes(router: AccessRouter<AppState>) -> AccessRouter<AppState> {
     broker::routes(router)
         .route(&[Method::POST], "/fiks-io/api/v1/send", post(send), FAGSYSTEM)
+        .route(&[Method::GET], "/dokumentlager/nedlasting/{dokumentlagerId}", get(dokumentlager::nedlasting), FAGSYSTEM)
         .route(
             &[Method::GET],
             "/fiks-io/katalog/api/v1/kontoer/{kontoId}/offentligNokkel",
@@ -143,6 +145,7 @@ async fn send(
     };
     read.catch_up(digisos_projections::kommune::NAME, &headers).await?;
     read.catch_up(digisos_projections::mottak::NAME, &headers).await?;
+    integrasjon_for_konto(&read, &headers, ("avsenderKontoId", melding.avsender_konto_id), &orgnr).await?;
     let leveranse = leveranse_for_melding(&read.db, &svar_pa.to_string()).await.map_err(|e| {
         tracing::error!(error = %e, "the mottak read model failed");
         ApiError::unavailable("the mailbox is not available")
@@ -252,6 +255,41 @@ async fn kommune_for_konto(read: &ReadSide, konto: Uuid) -> Result<Option<Kommun
     })
 }
 
+/// The kommune of Fiks IO account `konto`, when the request carries that account's integration as KS's clients
+/// send it (headers `IntegrasjonId` and `IntegrasjonPassord` beside the bearer token) and the token's
+/// organisation `orgnr` is a fagsystem of that kommune: 401 without the headers, 403 when any part does not fit.
+/// `rolle` names the account in the answer (`avsenderKontoId`, say).
+pub(crate) async fn integrasjon_for_konto(
+    read: &ReadSide,
+    headers: &HeaderMap,
+    (rolle, konto): (&str, Uuid),
+    orgnr: &digisos_schema::Orgnr,
+) -> Result<KommuneInfo, ApiError> {
+    let header_text = |name: &str| headers.get(name).and_then(|v| v.to_str().ok()).map(str::to_owned);
+    let (Some(integrasjon_id), Some(passord)) = (header_text("IntegrasjonId"), header_text("IntegrasjonPassord"))
+    else {
+        return Err(ApiError::unauthorized(
+            "Fiks IO needs the headers IntegrasjonId and IntegrasjonPassord of the account's integration",
+        ));
+    };
+    let Some(info) = kommune_for_konto(read, konto).await? else {
+        return Err(ApiError::forbidden(format!("{rolle} {konto} is not a kommune's Fiks IO account in this hub")));
+    };
+    let integrasjon = info.konfigurasjon.fiks_io_integrasjon.as_ref();
+    let Some(integrasjon) = integrasjon.filter(|i| i.integrasjon_id.to_string() == integrasjon_id) else {
+        return Err(ApiError::forbidden(format!(
+            "integration {integrasjon_id} is not the integration of {rolle} {konto}"
+        )));
+    };
+    let matches = crate::fiksio::integrasjon::verify(&passord, &integrasjon.passord_hash).await;
+    if !matches || !info.konfigurasjon.fagsystem_orgnr.contains(orgnr) {
+        return Err(ApiError::forbidden(format!(
+            "the integration password, or organisation {orgnr}, does not fit {rolle} {konto}"
+        )));
+    }
+    Ok(info)
+}
+
 /// The body of the katalog's key upload, as KS's clients send it.
 #[derive(Debug, Deserialize)]
 struct NyNokkel {
@@ -276,29 +314,7 @@ async fn last_opp_nokkel(
         Uuid::parse_str(&konto_text).map_err(|_| ApiError::bad_request("path parameter kontoId must be a UUID"))?;
     let ny: NyNokkel = serde_json::from_slice(&body)
         .map_err(|e| ApiError::bad_request(format!("the body is not {{\"nokkel\": \"<PEM>\"}}: {e}")))?;
-    let header_text = |name: &str| headers.get(name).and_then(|v| v.to_str().ok()).map(str::to_owned);
-    let (Some(integrasjon_id), Some(passord)) = (header_text("integrasjonId"), header_text("integrasjonPassord"))
-    else {
-        return Err(ApiError::unauthorized("the key upload needs the headers integrasjonId and integrasjonPassord"));
-    };
-    let Some(info) = kommune_for_konto(&read, konto).await? else {
-        return Err(ApiError::forbidden(format!("{konto} is not a kommune's Fiks IO account in this hub")));
-    };
-    let integrasjon = info.konfigurasjon.fiks_io_integrasjon.clone();
-    let Some(integrasjon) = integrasjon.filter(|i| i.integrasjon_id.to_string() == integrasjon_id) else {
-        return Err(ApiError::forbidden(format!(
-            "integration {integrasjon_id} is not the integration of account {konto}"
-        )));
-    };
-    let hash = integrasjon.passord_hash.clone();
-    let matches = tokio::task::spawn_blocking(move || crate::fiksio::integrasjon::verify_password(&passord, &hash))
-        .await
-        .map_err(|_| ApiError::internal())?;
-    if !matches || !info.konfigurasjon.fagsystem_orgnr.contains(&orgnr) {
-        return Err(ApiError::forbidden(format!(
-            "the integration password, or organisation {orgnr}, does not fit account {konto}"
-        )));
-    }
+    let info = integrasjon_for_konto(&read, &headers, ("kontoId", konto), &orgnr).await?;
     if let Some(message) = super::admin::sertifikat_problem(&ny.nokkel) {
         return Err(ApiError::invalid_document(
             "the key cannot be used for this account",
