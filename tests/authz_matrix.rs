@@ -71,6 +71,7 @@ const REST: &[(&str, &str, &[&str])] = &[
     ("GET", "/digisos/api/v1/dokumentlager/nedlasting/{dokumentlagerId}", &["citizen", "fagsystem"]),
     ("GET", "/digisos/api/v1/dokumentlager-public-key", ALL),
     ("POST", "/fiks-io/api/v1/send", FAGSYSTEM),
+    ("GET", "/dokumentlager/nedlasting/{dokumentlagerId}", FAGSYSTEM),
     ("GET", "/fiks-io/katalog/api/v1/kontoer/{kontoId}/offentligNokkel", ALL),
     ("PUT", "/fiks-io/katalog/api/v1/kontoer/{kontoId}/offentligNokkel", FAGSYSTEM),
     ("POST", "/fiks-io/amqp-auth/user", ALL),
