@@ -9,7 +9,7 @@ use std::time::Duration;
 
 use api_support::*;
 use fagsystem_support::*;
-use fiks_digisos::api::mottak::offer_again_overdue;
+use fiks_digisos::api::mottak::{offer_again_overdue, offer_again_overdue_in_pages};
 use fiks_digisos::auth::dev_issuer::DevRole;
 use reqwest::Method;
 use serde_json::{Value, json};
@@ -223,6 +223,21 @@ async fn overdue_delivery_is_offered_again_and_counted(app: &TestApp) {
     assert_eq!(still[0]["antallForsok"], 2);
 }
 
+/// A sweep pages through every waiting delivery: with pages of one, each of three overdue deliveries is offered
+/// again in one sweep (the first page alone would hide the other two).
+async fn a_sweep_reaches_overdue_deliveries_past_its_first_page(app: &TestApp) {
+    kommuner(app).await;
+    for reference in [REF, "5d4c3b2a-1f0e-4d9c-8b7a-6f5e4d3c2b1a", "6e5d4c3b-2a1f-4e0d-9c8b-7a6f5e4d3c2b"] {
+        submitted(app, reference).await;
+    }
+    let read = &app.read_side.db;
+    let offered =
+        offer_again_overdue_in_pages(&app.store, read, Duration::ZERO, Duration::ZERO, 1).await.expect("sweep");
+    assert_eq!(offered, 3, "every overdue delivery, not only the first page's");
+    let again = app.events().await.into_iter().filter(|e| e.event_type == "LeveranseTilbudtIgjen.v1").count();
+    assert_eq!(again, 3);
+}
+
 async fn mailbox_answers_once_it_has_reached_the_position_the_client_names(app: &TestApp) {
     kommuner(app).await;
     let path = format!("/soknader/{KOMMUNE}/{REF}");
@@ -252,4 +267,5 @@ on_both_backends!(
     download_is_for_the_citizen_and_the_kommunes_fagsystem_only,
     fagsystem_upload_is_downloadable_by_the_citizen,
     overdue_delivery_is_offered_again_and_counted,
+    a_sweep_reaches_overdue_deliveries_past_its_first_page,
 );

@@ -89,6 +89,8 @@ pub struct OverdueLeveranse {
     pub sist_tilbudt: String,
     /// `FIKS_IO` while out on Fiks IO (the deadline applies), `MOTTAK` in the mailbox (redelivery applies).
     pub kanal: String,
+    /// The log position of its creation (commit, prepare): the cursor of the next page.
+    pub pos: (i64, i64),
 }
 
 type LeveranseColumns = (
@@ -149,8 +151,10 @@ SELECT d.fiks_digisos_id, d.filnavn, d.mimetype, d.storrelse, d.sha512, s.fiks_o
  WHERE d.version = (SELECT active_version FROM projection_state WHERE name = 'mottak') AND d.dokumentlager_id = $1";
 
 const SELECT_OVERDUE: &str = "
-SELECT l.leveranse_id, l.fiks_digisos_id, l.sist_tilbudt, l.kanal FROM mottak_leveranse l
+SELECT l.leveranse_id, l.fiks_digisos_id, l.sist_tilbudt, l.kanal, l.pos_commit, l.pos_prepare
+  FROM mottak_leveranse l
  WHERE l.version = (SELECT active_version FROM projection_state WHERE name = 'mottak') AND l.status = 'SENDT'
+   AND (l.pos_commit > $2 OR (l.pos_commit = $2 AND l.pos_prepare > $3))
  ORDER BY l.pos_commit, l.pos_prepare LIMIT $1";
 
 /// Up to `first` deliveries of mailbox `fiks_org_id` that wait for their receipt, oldest first, starting after
@@ -217,20 +221,31 @@ pub async fn dokument(db: &ReadDb, dokumentlager_id: &str) -> Result<Option<Doku
     }))
 }
 
-/// Up to `limit` deliveries of every mailbox that wait for their receipt, oldest first.
-pub async fn leveranser_til_ny_levering(db: &ReadDb, limit: u32) -> Result<Vec<OverdueLeveranse>, ReadError> {
+/// Up to `limit` deliveries of every mailbox that wait for their receipt, oldest first, after the delivery
+/// created at `after` (the previous page's last [`OverdueLeveranse::pos`]; `None` from the start).
+pub async fn leveranser_til_ny_levering(
+    db: &ReadDb,
+    after: Option<(i64, i64)>,
+    limit: u32,
+) -> Result<Vec<OverdueLeveranse>, ReadError> {
     let limit = i64::from(limit);
-    let rows: Vec<(String, String, String, String)> = match db {
-        ReadDb::Postgres(pool) => sqlx::query_as(SELECT_OVERDUE).bind(limit).fetch_all(pool).await?,
-        ReadDb::Sqlite(pool) => sqlx::query_as(SELECT_OVERDUE).bind(limit).fetch_all(pool).await?,
+    let (commit, prepare) = after.unwrap_or((-1, -1));
+    let rows: Vec<(String, String, String, String, i64, i64)> = match db {
+        ReadDb::Postgres(pool) => {
+            sqlx::query_as(SELECT_OVERDUE).bind(limit).bind(commit).bind(prepare).fetch_all(pool).await?
+        }
+        ReadDb::Sqlite(pool) => {
+            sqlx::query_as(SELECT_OVERDUE).bind(limit).bind(commit).bind(prepare).fetch_all(pool).await?
+        }
     };
     Ok(rows
         .into_iter()
-        .map(|(leveranse_id, fiks_digisos_id, sist_tilbudt, kanal)| OverdueLeveranse {
+        .map(|(leveranse_id, fiks_digisos_id, sist_tilbudt, kanal, c, p)| OverdueLeveranse {
             leveranse_id,
             fiks_digisos_id,
             sist_tilbudt,
             kanal,
+            pos: (c, p),
         })
         .collect())
 }

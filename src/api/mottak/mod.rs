@@ -38,7 +38,7 @@ use crate::http::error::ApiError;
 use crate::http::read_side::ReadSide;
 use crate::sak::{ConfirmDelivery, RejectDelivery, SakCommand};
 
-pub use redelivery::{offer_again_overdue, spawn_redelivery};
+pub use redelivery::{offer_again_overdue, offer_again_overdue_in_pages, spawn_redelivery};
 
 /// The most deliveries one mailbox page holds.
 pub const MAX_PAGE: u32 = 100;
