@@ -164,6 +164,7 @@ pub fn record_fiks_io_fallback(grunn: digisos_schema::events::Fallbackgrunn) {
         Some("AVVIST") => "AVVIST",
         Some("UTLOPT") => "UTLOPT",
         Some("PAPIRSAK") => "PAPIRSAK",
+        Some("MELDINGSFEIL") => "MELDINGSFEIL",
         _ => "UKONFIGURERT",
     };
     *lock(&REGISTRY.fiks_io_fallbacks).entry(label).or_default() += 1;

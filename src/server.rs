@@ -151,6 +151,7 @@ pub async fn serve(config: ServeConfig) -> anyhow::Result<()> {
             store: store.clone(),
             documents: documents.clone(),
             database: database.clone(),
+            give_up_after: crate::fiksio::utsending::GIVE_UP_AFTER,
             read: read_side.db.clone(),
         })
     });

@@ -892,3 +892,42 @@ async fn a_soknad_over_5_mb_goes_by_the_dokumentlager_and_its_file_is_deleted_af
     assert_eq!(gone.status(), 404, "after its time the file is gone");
     app.finish().await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_delivery_whose_message_cannot_be_built_goes_to_the_mailbox_and_holds_up_no_other() {
+    let node = RabbitNode::start().await;
+    let mut app = TestApp::start_with_fiks_io(Backend::Postgres, Some(node.url())).await;
+    app.configure_kommune(OTHER_KOMMUNE, &other_kommune_config()).await;
+    let konto = fiks_io_kommune(&app).await;
+    let (_connection, _channel, mut consumer) = consumer(&node, konto.id).await;
+
+    // Two søknader committed before the publisher runs; the first one's PDF (its own bytes) is then lost from
+    // the document store, so its message can never be built.
+    app.stop_publisher();
+    let broken_pdf = file_bytes(2100, 9);
+    let form = soknad_form(&soknad_json(FNR), Some(ENHET), &broken_pdf);
+    let reply = app.post_form(&format!("/soknader/{KOMMUNE}/{REF}"), Some(&app.citizen(FNR)), form).await;
+    assert_eq!(reply.status, 202, "{:?}", reply.body);
+    let broken = reply.body.as_str().expect("the case id").to_owned();
+    let fine = new_soknad(&app).await;
+    let sha512 = fiks_digisos::documents::StoredBlob::of_bytes(&broken_pdf).sha512;
+    app.documents.delete(&sha512).await.expect("delete the blob");
+    app.start_publisher();
+
+    // The second arrives over Fiks IO; the first, after its retries, is offered in the mailbox instead.
+    let delivery = next(&mut consumer).await;
+    let headers = delivery.properties.headers().clone().expect("headers");
+    let events = app.stream_events(&format!("sak-{fine}")).await;
+    let opprettet = events.iter().find(|e| e.event_type == "LeveranseOpprettet.v1").expect("the delivery");
+    assert_eq!(
+        json!(header(&headers, "egendefinert-header.klientMeldingId")),
+        opprettet.data["leveranseId"],
+        "the first message out is the second søknad's"
+    );
+    assert_eq!(receipt(&app, konto.id, &konto.integrasjon, &header(&headers, "melding-id")).await, 202);
+    delivery.ack(BasicAckOptions::default()).await.expect("ack");
+    in_mailbox(&app, &broken).await;
+    assert_eq!(fallbacks(&app, &broken).await, [json!("MELDINGSFEIL")]);
+    assert!(fallbacks(&app, &fine).await.is_empty());
+    app.finish().await;
+}

@@ -208,6 +208,7 @@ impl BenchApp {
                 store: store.clone(),
                 documents,
                 database: database.clone(),
+                give_up_after: crate::fiksio::utsending::GIVE_UP_AFTER,
                 read: read_side.db.clone(),
             })
         });

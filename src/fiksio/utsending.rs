@@ -62,6 +62,10 @@ const CONFIRM_WAIT: Duration = Duration::from_secs(30);
 const READ_MODEL_WAIT: Duration = Duration::from_secs(30);
 /// The longest wait between reconnects.
 const MAX_BACKOFF: Duration = Duration::from_secs(30);
+/// How many times a delivery's message may fail to be built before it goes to the mailbox instead ...
+pub const PREPARE_ATTEMPTS: u32 = 5;
+/// ... and for at least how long (so a document store or database outage of a minute pushes nothing aside).
+pub const GIVE_UP_AFTER: Duration = Duration::from_secs(60);
 
 /// What the publisher works with.
 #[derive(Clone)]
@@ -71,13 +75,21 @@ pub struct Utsending {
     pub documents: DocumentStore,
     pub database: Database,
     pub read: ReadDb,
+    /// How long a delivery whose message cannot be built (a file unreadable, say) is retried, at least
+    /// [`PREPARE_ATTEMPTS`] times, before it falls back to the mailbox (`MELDINGSFEIL`), so one broken delivery
+    /// never holds up every later one: [`GIVE_UP_AFTER`] in service.
+    pub give_up_after: Duration,
 }
+
+/// The deliveries whose message failed to be built: how often, and since when (kept across sessions).
+type Failures = std::sync::Mutex<std::collections::HashMap<LeveranseId, (u32, tokio::time::Instant)>>;
 
 /// Runs the publisher (and the dead-letter consumer) until aborted: leads when it can, reconnects with backoff.
 pub fn spawn(utsending: Utsending) -> JoinHandle<()> {
     tokio::spawn(async move {
         let mut seat = Seat::new(utsending.database.clone(), NAME);
         let mut backoff = Duration::from_millis(200);
+        let failures = Failures::default();
         loop {
             match seat.try_lead().await {
                 Ok(true) => {}
@@ -92,7 +104,7 @@ pub fn spawn(utsending: Utsending) -> JoinHandle<()> {
                 }
             }
             let outcome = tokio::select! {
-                r = utsending.session(&mut backoff) => r,
+                r = utsending.session(&mut backoff, &failures) => r,
                 () = lost(&mut seat) => Err(anyhow!("the publisher lock was lost")),
             };
             if let Err(e) = outcome {
@@ -120,7 +132,7 @@ async fn lost(seat: &mut Seat) {
 
 impl Utsending {
     /// One connection's life: publish from the checkpoint and consume dead letters, until something fails.
-    async fn session(&self, backoff: &mut Duration) -> anyhow::Result<()> {
+    async fn session(&self, backoff: &mut Duration, failures: &Failures) -> anyhow::Result<()> {
         let properties = ConnectionProperties::default().with_connection_name("fiks-digisos".into());
         let connection =
             Connection::connect(self.kanal.amqp_url(), properties).await.context("cannot connect to the broker")?;
@@ -141,7 +153,7 @@ impl Utsending {
         tracing::info!(konto = %self.kanal.konto_id(), "fiks io: connected to the broker");
         *backoff = Duration::from_millis(200);
         let result = tokio::select! {
-            r = self.publish_from_checkpoint(&publish) => r,
+            r = self.publish_from_checkpoint(&publish, failures) => r,
             r = self.dead_letters(consumer) => r,
             r = self.watch_accounts(&connection) => r,
         };
@@ -153,14 +165,17 @@ impl Utsending {
     /// are built at once (case history, files, signature and encryption) while earlier ones are published in the
     /// log's order; up to [`UNCONFIRMED`] published messages wait for their confirms at once. The checkpoint
     /// moves to the last event before which every message is confirmed, so a crash re-publishes what was not.
-    async fn publish_from_checkpoint(&self, channel: &Channel) -> anyhow::Result<()> {
+    async fn publish_from_checkpoint(&self, channel: &Channel, failures: &Failures) -> anyhow::Result<()> {
         let mut after = load_checkpoint(&self.database).await?;
         let feed = subscribe_all(self.store.clone(), after, SubscriptionOptions::default());
         let mut prepared = feed
             .map(|next| async move {
                 let event = next?;
                 let ready = match fiks_io_delivery(&event) {
-                    Some((leveranse, sending)) => self.prepare(&event.stream, &leveranse, sending).await?,
+                    Some((leveranse, sending)) => {
+                        let prepared = self.prepare(&event.stream, &leveranse, sending).await;
+                        self.or_give_up(prepared, &event.stream, leveranse.leveranse_id, failures).await?
+                    }
                     None => None,
                 };
                 Ok::<_, anyhow::Error>((event.position, ready))
@@ -275,6 +290,43 @@ impl Utsending {
             .await
             .with_context(|| format!("fiks io: the body of delivery {} cannot be stored", leveranse.leveranse_id))?;
         Ok(Some(Klar { body: Vec::new(), dokumentlager: Some(id), melding }))
+    }
+
+    /// `prepared` when it holds; a failure is returned (the session starts again and retries it) until the
+    /// delivery has failed [`PREPARE_ATTEMPTS`] times over [`Utsending::give_up_after`]; then it falls back to
+    /// the mailbox (`MELDINGSFEIL`) and the publisher goes on with the next.
+    async fn or_give_up(
+        &self,
+        prepared: anyhow::Result<Option<Klar>>,
+        stream: &StreamName,
+        leveranse_id: LeveranseId,
+        failures: &Failures,
+    ) -> anyhow::Result<Option<Klar>> {
+        let error = match prepared {
+            Ok(ready) => {
+                if let Ok(mut map) = failures.lock() {
+                    map.remove(&leveranse_id);
+                }
+                return Ok(ready);
+            }
+            Err(error) => error,
+        };
+        let (attempts, since) = {
+            let mut map = failures.lock().map_err(|_| anyhow!("the failure count is poisoned"))?;
+            let entry = map.entry(leveranse_id).or_insert((0, tokio::time::Instant::now()));
+            entry.0 += 1;
+            *entry
+        };
+        if attempts < PREPARE_ATTEMPTS || since.elapsed() < self.give_up_after {
+            return Err(error);
+        }
+        tracing::error!(leveranse = %leveranse_id, attempts, error = format!("{error:#}"),
+                        "fiks io: the message cannot be built; the delivery goes to the mailbox");
+        fall_back(&self.store, stream, leveranse_id, Fallbackgrunn::Meldingsfeil).await?;
+        if let Ok(mut map) = failures.lock() {
+            map.remove(&leveranse_id);
+        }
+        Ok(None)
     }
 
     /// Publishes a built message; the task that resolves once the broker confirmed it (an error if it did not

@@ -40,6 +40,9 @@ pub const PREFIX: &str = "/digisos/api/v1";
 /// The limit a file in these tests: small, so a "too large" file is cheap to send, yet a request of several
 /// files can pass axum's 2 MB default body limit (which upload routes must lift).
 pub const MAX_FILE_BYTES: u64 = 1024 * 1024;
+/// How long the test app's Fiks IO publisher retries a delivery whose message cannot be built (the service: a
+/// minute), so a test of that fallback does not wait a minute.
+pub const PUBLISHER_GIVES_UP_AFTER: Duration = Duration::from_secs(2);
 
 /// Which event store the app runs on.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -175,6 +178,7 @@ impl TestApp {
                 store: store.clone(),
                 documents: documents.clone(),
                 database: database.clone(),
+                give_up_after: PUBLISHER_GIVES_UP_AFTER,
                 read: read_side.db.clone(),
             })
         });
@@ -217,6 +221,7 @@ impl TestApp {
             store: self.store.clone(),
             documents: self.documents.clone(),
             database: self.database.clone(),
+            give_up_after: PUBLISHER_GIVES_UP_AFTER,
             read: self.read_side.db.clone(),
         }));
     }

@@ -157,6 +157,8 @@ pub enum Fallbackgrunn {
     Ukonfigurert,
     /// An ettersendelse to a paper case: there is no søknad message for its `soknadLeveranseId` to name.
     Papirsak,
+    /// The hub could not build or store the message (a file unreadable, say), again and again.
+    Meldingsfeil,
 }
 
 /// A Fiks IO delivery was not answered and is now offered in the kommune's mailbox (as Fiks falls back to
