@@ -73,6 +73,8 @@ const REST: &[(&str, &str, &[&str])] = &[
     ("POST", "/fiks-io/api/v1/send", FAGSYSTEM),
     ("GET", "/dokumentlager/nedlasting/{dokumentlagerId}", FAGSYSTEM),
     ("GET", "/fiks-io/katalog/api/v1/kontoer/{kontoId}/offentligNokkel", ALL),
+    ("GET", "/fiks-io/katalog/api/v1/kontoer/{kontoId}", FAGSYSTEM),
+    ("GET", "/fiks-io/katalog/api/v1/kontoer/{kontoId}/status", FAGSYSTEM),
     ("PUT", "/fiks-io/katalog/api/v1/kontoer/{kontoId}/offentligNokkel", FAGSYSTEM),
     ("POST", "/fiks-io/amqp-auth/user", ALL),
     ("POST", "/fiks-io/amqp-auth/vhost", ALL),

@@ -931,3 +931,63 @@ async fn a_delivery_whose_message_cannot_be_built_goes_to_the_mailbox_and_holds_
     assert!(fallbacks(&app, &fine).await.is_empty());
     app.finish().await;
 }
+
+/// A katalog read as KS's client makes it (`CatalogHandler.GetAsModel`): the bearer token and the integration's
+/// `integrasjonId` / `integrasjonPassord` headers.
+async fn katalog(app: &TestApp, path: &str, integrasjon: Option<&(String, String)>) -> (u16, Value) {
+    let mut request =
+        app.client().get(format!("{}/fiks-io/katalog/api/v1/{path}", app.base)).bearer_auth(fagsystem(app));
+    if let Some((id, passord)) = integrasjon {
+        request = request.header("integrasjonId", id).header("integrasjonPassord", passord);
+    }
+    let response = request.send().await.expect("the app answers");
+    let status = response.status().as_u16();
+    (status, response.json().await.unwrap_or(Value::Null))
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_katalog_describes_the_hubs_and_the_kommunes_accounts_to_an_integration() {
+    let node = RabbitNode::start().await;
+    let app = TestApp::start_with_fiks_io(Backend::Postgres, Some(node.url())).await;
+    app.configure_kommune(OTHER_KOMMUNE, &other_kommune_config()).await;
+    let konto = fiks_io_kommune(&app).await;
+    let hub = app.fiks_io.as_ref().expect("the channel is on").konto_id();
+
+    let (status, body) = katalog(&app, &format!("kontoer/{}", konto.id), None).await;
+    assert_eq!(status, 401, "{body}");
+    let wrong = (konto.integrasjon.0.clone(), "wrong".to_owned());
+    assert_eq!(katalog(&app, &format!("kontoer/{}", konto.id), Some(&wrong)).await.0, 403);
+    let unknown = katalog(&app, &format!("kontoer/{}", Uuid::new_v4()), Some(&konto.integrasjon)).await;
+    assert_eq!(unknown.0, 404, "{}", unknown.1);
+
+    let (status, own) = katalog(&app, &format!("kontoer/{}", konto.id), Some(&konto.integrasjon)).await;
+    assert_eq!(status, 200, "{own}");
+    assert_eq!(own["kontoId"], json!(konto.id));
+    assert_eq!(own["fiksOrgId"], json!(FIKS_ORG_ID));
+    assert_eq!(own["kommunenummer"], json!(KOMMUNE));
+    assert!(own["kontoNavn"].as_str().is_some_and(|n| !n.is_empty()) && own["fiksOrgNavn"].is_string());
+    assert_eq!(own["status"]["gyldigAvsender"], json!(true));
+    assert_eq!(own["status"]["gyldigMottaker"], json!(true), "it has a certificate");
+    let (status, hubs) = katalog(&app, &format!("kontoer/{hub}"), Some(&konto.integrasjon)).await;
+    assert_eq!(status, 200, "{hubs}");
+    assert_eq!(hubs["kontoId"], json!(hub));
+    Uuid::parse_str(hubs["fiksOrgId"].as_str().expect("fiksOrgId")).expect("KS's client reads fiksOrgId as a Guid");
+    assert_eq!(hubs["status"]["gyldigMottaker"], json!(true));
+
+    // The status counts the account's consumers as the hub's account watch last saw them.
+    let (_connection, _channel, _consumer) = consumer(&node, konto.id).await;
+    let mut seen = Value::Null;
+    for _ in 0..300 {
+        let (status, body) = katalog(&app, &format!("kontoer/{}/status", konto.id), Some(&konto.integrasjon)).await;
+        assert_eq!(status, 200, "{body}");
+        if body["antallKonsumenter"] == json!(1) {
+            seen = body;
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    assert_eq!(seen["antallKonsumenter"], json!(1), "the consumer is counted within the watch's 15 s");
+    assert_eq!(seen["antallUavhentedeMeldinger"], json!(0));
+    assert_eq!(seen["gyldigMottaker"], json!(true));
+    app.finish().await;
+}

@@ -12,7 +12,7 @@ use axum::response::{IntoResponse, Response};
 use futures::TryStreamExt;
 use uuid::Uuid;
 
-use super::integrasjon_for_konto;
+use super::tilgang::integrasjon_for_konto;
 use crate::api::edge::path_error;
 use crate::auth::FagsystemCaller;
 use crate::fiksio::dokumentlager;

@@ -1,7 +1,8 @@
 //! Fiks IO's REST side as KS's clients call it (FIKS_IO.md §3): `POST /fiks-io/api/v1/send`, where a fagsystem
 //! answers a Digisos message with its receipt (`no.nav.digisos.soknad.mottatt.v1` or
 //! `no.nav.digisos.ettersendelse.mottatt.v1`, `svarPaMelding` = the message's `melding-id`), and the katalog's
-//! public-key read for the hub's own account, and the dokumentlager download of a message over 5 MB.
+//! reads and key upload ([`katalog`]), and the dokumentlager download of a message over 5 MB ([`dokumentlager`]);
+//! [`tilgang`] checks the integration headers every one of them but the public-key read needs.
 //!
 //! A receipt records the same `LeveranseKvittert` as the mailbox's `kvittering`; a second receipt changes
 //! nothing. The answer is Fiks IO's: 202 with the sent message (`SendtMelding`).
@@ -9,12 +10,10 @@
 use std::collections::BTreeMap;
 
 use axum::Json;
-use axum::extract::rejection::PathRejection;
-use axum::extract::{Path, State};
-use axum::http::{HeaderMap, Method, StatusCode, header};
-use axum::response::{IntoResponse, Response};
+use axum::extract::State;
+use axum::http::{HeaderMap, Method, StatusCode};
+use axum::response::Response;
 use axum::routing::{get, post, put};
-use digisos_projections::kommune::KommuneInfo;
 use digisos_projections::mottak::leveranse_for_melding;
 use digisos_schema::events::{LeveranseId, sak_stream};
 use digisos_schema::types::{FiksDigisosId, FiksOrgId};
@@ -22,7 +21,7 @@ use serde::Deserialize;
 use serde_json::json;
 use uuid::Uuid;
 
-use super::edge::{metadata, now, path_error, respond};
+use super::edge::{metadata, now, respond};
 use super::fagsystem::FAGSYSTEM;
 use super::fagsystem::tilgang::{kommuner_for_fagsystem, stream_name};
 use crate::auth::{CallerKind, FagsystemCaller};
@@ -40,6 +39,10 @@ const MAX_METADATA: usize = 64 * 1024;
 
 pub mod broker;
 mod dokumentlager;
+mod katalog;
+mod tilgang;
+
+use tilgang::integrasjon_for_konto;
 
 /// Adds the Fiks IO routes.
 pub fn routes(router: AccessRouter<AppState>) -> AccessRouter<AppState> {
@@ -49,15 +52,17 @@ pub fn routes(router: AccessRouter<AppState>) -> AccessRouter<AppState> {
         .route(
             &[Method::GET],
             "/fiks-io/katalog/api/v1/kontoer/{kontoId}/offentligNokkel",
-            get(offentlig_nokkel),
+            get(katalog::offentlig_nokkel),
             Rule::Public,
         )
         .route(
             &[Method::PUT],
             "/fiks-io/katalog/api/v1/kontoer/{kontoId}/offentligNokkel",
-            put(last_opp_nokkel),
+            put(katalog::last_opp_nokkel),
             FAGSYSTEM,
         )
+        .route(&[Method::GET], "/fiks-io/katalog/api/v1/kontoer/{kontoId}", get(katalog::konto), FAGSYSTEM)
+        .route(&[Method::GET], "/fiks-io/katalog/api/v1/kontoer/{kontoId}/status", get(katalog::status), FAGSYSTEM)
 }
 
 /// The `metadata` part of a send (`MeldingSpesifikasjonApiModel`).
@@ -200,144 +205,4 @@ async fn send(
 
 fn corrupt_uuid(_: uuid::Error) -> ApiError {
     ApiError::internal()
-}
-
-/// `GET /fiks-io/katalog/api/v1/kontoer/{kontoId}/offentligNokkel` for the hub's account: the certificate a
-/// fagsystem encrypts a payload to the hub for (the hub decrypts it with its dokumentlager key ring).
-async fn offentlig_nokkel(
-    State(state): State<AppState>,
-    read: ReadSide,
-    path: Result<Path<String>, PathRejection>,
-) -> Result<Response, ApiError> {
-    let Path(konto) = path.map_err(path_error)?;
-    let konto = Uuid::parse_str(&konto).map_err(|_| ApiError::bad_request("path parameter kontoId must be a UUID"))?;
-    let Some(kanal) = state.fiks_io.as_ref() else {
-        return Err(ApiError::not_found("Fiks IO is not switched on in this hub (DIGISOS_FIKS_IO_AMQP_URL)"));
-    };
-    let certificate = if kanal.konto_id() == konto {
-        openssl::x509::X509::from_der(state.kryptering.certificate_der()).map_err(|_| ApiError::internal())?
-    } else {
-        let pem = kommune_for_konto(&read, konto)
-            .await?
-            .and_then(|info| info.konfigurasjon.fiks_io_sertifikat)
-            .ok_or_else(|| ApiError::not_found(format!("no Fiks IO account {konto} in this hub")))?;
-        openssl::x509::X509::from_pem(pem.as_bytes()).map_err(|_| ApiError::internal())?
-    };
-    let pem = certificate.to_pem().map_err(|_| ApiError::internal())?;
-    let text = |name: &openssl::x509::X509NameRef| {
-        name.entries()
-            .filter_map(|e| {
-                let key = e.object().nid().short_name().ok()?;
-                let value = e.data().to_string().ok()?;
-                Some(format!("{key}={value}"))
-            })
-            .collect::<Vec<_>>()
-            .join(", ")
-    };
-    let serial =
-        certificate.serial_number().to_bn().and_then(|b| b.to_dec_str()).map(|s| s.to_string()).unwrap_or_default();
-    let body = json!({
-        "nokkel": String::from_utf8_lossy(&pem),
-        "validFrom": certificate.not_before().to_string(),
-        "validTo": certificate.not_after().to_string(),
-        "serial": serial,
-        "subjectDN": text(certificate.subject_name()),
-        "issuerDN": text(certificate.issuer_name()),
-    });
-    Ok(([(header::CACHE_CONTROL, "max-age=600")], Json(body)).into_response())
-}
-
-/// The configured kommune whose Fiks IO account is `konto`.
-async fn kommune_for_konto(read: &ReadSide, konto: Uuid) -> Result<Option<KommuneInfo>, ApiError> {
-    digisos_projections::kommune::kommune_for_konto(&read.db, konto).await.map_err(|e| {
-        tracing::error!(error = %e, "the kommune read model failed");
-        ApiError::unavailable("the kommune register is not available")
-    })
-}
-
-/// The kommune of Fiks IO account `konto`, when the request carries that account's integration as KS's clients
-/// send it (headers `IntegrasjonId` and `IntegrasjonPassord` beside the bearer token) and the token's
-/// organisation `orgnr` is a fagsystem of that kommune: 401 without the headers, 403 when any part does not fit.
-/// `rolle` names the account in the answer (`avsenderKontoId`, say).
-pub(crate) async fn integrasjon_for_konto(
-    read: &ReadSide,
-    headers: &HeaderMap,
-    (rolle, konto): (&str, Uuid),
-    orgnr: &digisos_schema::Orgnr,
-) -> Result<KommuneInfo, ApiError> {
-    let header_text = |name: &str| headers.get(name).and_then(|v| v.to_str().ok()).map(str::to_owned);
-    let (Some(integrasjon_id), Some(passord)) = (header_text("IntegrasjonId"), header_text("IntegrasjonPassord"))
-    else {
-        return Err(ApiError::unauthorized(
-            "Fiks IO needs the headers IntegrasjonId and IntegrasjonPassord of the account's integration",
-        ));
-    };
-    let Some(info) = kommune_for_konto(read, konto).await? else {
-        return Err(ApiError::forbidden(format!("{rolle} {konto} is not a kommune's Fiks IO account in this hub")));
-    };
-    let integrasjon = info.konfigurasjon.fiks_io_integrasjon.as_ref();
-    let Some(integrasjon) = integrasjon.filter(|i| i.integrasjon_id.to_string() == integrasjon_id) else {
-        return Err(ApiError::forbidden(format!(
-            "integration {integrasjon_id} is not the integration of {rolle} {konto}"
-        )));
-    };
-    let matches = crate::fiksio::integrasjon::verify(&passord, &integrasjon.passord_hash).await;
-    if !matches || !info.konfigurasjon.fagsystem_orgnr.contains(orgnr) {
-        return Err(ApiError::forbidden(format!(
-            "the integration password, or organisation {orgnr}, does not fit {rolle} {konto}"
-        )));
-    }
-    Ok(info)
-}
-
-/// The body of the katalog's key upload, as KS's clients send it.
-#[derive(Debug, Deserialize)]
-struct NyNokkel {
-    nokkel: String,
-}
-
-/// `PUT /fiks-io/katalog/api/v1/kontoer/{kontoId}/offentligNokkel` as KS's clients call it (`UploadPublicKey`):
-/// JSON `{"nokkel": "<PEM>"}` with the fagsystem's bearer token and the `integrasjonId` / `integrasjonPassord`
-/// headers of the kommune's integration. The certificate replaces the account's (every later message is encrypted
-/// for it); 200 with the key as the GET answers it. A token, integration or account that does not fit is 403, a
-/// certificate the hub cannot encrypt for is 400; neither changes anything.
-async fn last_opp_nokkel(
-    State(state): State<AppState>,
-    FagsystemCaller(orgnr): FagsystemCaller,
-    read: ReadSide,
-    headers: HeaderMap,
-    path: Result<Path<String>, PathRejection>,
-    body: axum::body::Bytes,
-) -> Result<Response, ApiError> {
-    let Path(konto_text) = path.map_err(path_error)?;
-    let konto =
-        Uuid::parse_str(&konto_text).map_err(|_| ApiError::bad_request("path parameter kontoId must be a UUID"))?;
-    let ny: NyNokkel = serde_json::from_slice(&body)
-        .map_err(|e| ApiError::bad_request(format!("the body is not {{\"nokkel\": \"<PEM>\"}}: {e}")))?;
-    let info = integrasjon_for_konto(&read, &headers, ("kontoId", konto), &orgnr).await?;
-    if let Some(message) = super::admin::sertifikat_problem(&ny.nokkel) {
-        return Err(ApiError::invalid_document(
-            "the key cannot be used for this account",
-            vec![digisos_schema::validate::Problem { path: "$.nokkel".into(), message: message.into() }],
-        ));
-    }
-    let command = crate::sak::KommuneCommand::ReplaceFiksIoSertifikat(crate::sak::ReplaceFiksIoSertifikat {
-        kommunenummer: info.kommunenummer,
-        konto_id: konto,
-        sertifikat: ny.nokkel,
-        tidspunkt: now(),
-    });
-    let stream = stream_name(digisos_schema::events::kommune_stream(info.kommunenummer))?;
-    let outcome = commands::execute::<crate::commands::KommuneAggregate>(
-        &state.store,
-        &stream,
-        command,
-        metadata(CallerKind::Fagsystem, &headers),
-    )
-    .await?;
-    let mut answer = offentlig_nokkel(State(state), read, Ok(Path(konto_text))).await?;
-    if let Some(value) = outcome.position.and_then(|p| axum::http::HeaderValue::from_str(&p.to_string()).ok()) {
-        answer.headers_mut().insert("x-digisos-position", value);
-    }
-    Ok(answer)
 }

@@ -1,0 +1,199 @@
+//! The Fiks IO katalog as KS's clients read it (FIKS_IO.md §5, `CatalogHandler`), for the accounts this hub
+//! knows: its own and each kommune's `fiksIoKontoId`.
+//!
+//! - `GET …/kontoer/{kontoId}/offentligNokkel` (public): the account's certificate, which a sender encrypts for.
+//! - `PUT …/kontoer/{kontoId}/offentligNokkel`: the key upload of the account's own integration.
+//! - `GET …/kontoer/{kontoId}` and `GET …/kontoer/{kontoId}/status`: the account (`KatalogKonto`) and its status
+//!   (`KontoSvarStatus`), for any kommune's integration (the bearer token and its `IntegrasjonId` /
+//!   `IntegrasjonPassord`), as the katalog answers any integration.
+
+use axum::Json;
+use axum::extract::rejection::PathRejection;
+use axum::extract::{Path, State};
+use axum::http::{HeaderMap, header};
+use axum::response::{IntoResponse, Response};
+use serde::Deserialize;
+use serde_json::{Value, json};
+use uuid::Uuid;
+
+use super::tilgang::{integrasjon, integrasjon_for_konto, kommune_for_konto};
+use crate::api::edge::{metadata, now, path_error};
+use crate::api::fagsystem::tilgang::stream_name;
+use crate::auth::{CallerKind, FagsystemCaller};
+use crate::commands;
+use crate::http::AppState;
+use crate::http::error::ApiError;
+use crate::http::read_side::ReadSide;
+
+/// `GET /fiks-io/katalog/api/v1/kontoer/{kontoId}/offentligNokkel` for the hub's account: the certificate a
+/// fagsystem encrypts a payload to the hub for (the hub decrypts it with its dokumentlager key ring).
+pub(super) async fn offentlig_nokkel(
+    State(state): State<AppState>,
+    read: ReadSide,
+    path: Result<Path<String>, PathRejection>,
+) -> Result<Response, ApiError> {
+    let Path(konto) = path.map_err(path_error)?;
+    let konto = Uuid::parse_str(&konto).map_err(|_| ApiError::bad_request("path parameter kontoId must be a UUID"))?;
+    let Some(kanal) = state.fiks_io.as_ref() else {
+        return Err(ApiError::not_found("Fiks IO is not switched on in this hub (DIGISOS_FIKS_IO_AMQP_URL)"));
+    };
+    let certificate = if kanal.konto_id() == konto {
+        openssl::x509::X509::from_der(state.kryptering.certificate_der()).map_err(|_| ApiError::internal())?
+    } else {
+        let pem = kommune_for_konto(&read, konto)
+            .await?
+            .and_then(|info| info.konfigurasjon.fiks_io_sertifikat)
+            .ok_or_else(|| ApiError::not_found(format!("no Fiks IO account {konto} in this hub")))?;
+        openssl::x509::X509::from_pem(pem.as_bytes()).map_err(|_| ApiError::internal())?
+    };
+    let pem = certificate.to_pem().map_err(|_| ApiError::internal())?;
+    let text = |name: &openssl::x509::X509NameRef| {
+        name.entries()
+            .filter_map(|e| {
+                let key = e.object().nid().short_name().ok()?;
+                let value = e.data().to_string().ok()?;
+                Some(format!("{key}={value}"))
+            })
+            .collect::<Vec<_>>()
+            .join(", ")
+    };
+    let serial =
+        certificate.serial_number().to_bn().and_then(|b| b.to_dec_str()).map(|s| s.to_string()).unwrap_or_default();
+    let body = json!({
+        "nokkel": String::from_utf8_lossy(&pem),
+        "validFrom": certificate.not_before().to_string(),
+        "validTo": certificate.not_after().to_string(),
+        "serial": serial,
+        "subjectDN": text(certificate.subject_name()),
+        "issuerDN": text(certificate.issuer_name()),
+    });
+    Ok(([(header::CACHE_CONTROL, "max-age=600")], Json(body)).into_response())
+}
+
+/// The body of the katalog's key upload, as KS's clients send it.
+#[derive(Debug, Deserialize)]
+struct NyNokkel {
+    nokkel: String,
+}
+
+/// `PUT /fiks-io/katalog/api/v1/kontoer/{kontoId}/offentligNokkel` as KS's clients call it (`UploadPublicKey`):
+/// JSON `{"nokkel": "<PEM>"}` with the fagsystem's bearer token and the `integrasjonId` / `integrasjonPassord`
+/// headers of the kommune's integration. The certificate replaces the account's (every later message is encrypted
+/// for it); 200 with the key as the GET answers it. A token, integration or account that does not fit is 403, a
+/// certificate the hub cannot encrypt for is 400; neither changes anything.
+pub(super) async fn last_opp_nokkel(
+    State(state): State<AppState>,
+    FagsystemCaller(orgnr): FagsystemCaller,
+    read: ReadSide,
+    headers: HeaderMap,
+    path: Result<Path<String>, PathRejection>,
+    body: axum::body::Bytes,
+) -> Result<Response, ApiError> {
+    let Path(konto_text) = path.map_err(path_error)?;
+    let konto =
+        Uuid::parse_str(&konto_text).map_err(|_| ApiError::bad_request("path parameter kontoId must be a UUID"))?;
+    let ny: NyNokkel = serde_json::from_slice(&body)
+        .map_err(|e| ApiError::bad_request(format!("the body is not {{\"nokkel\": \"<PEM>\"}}: {e}")))?;
+    let info = integrasjon_for_konto(&read, &headers, ("kontoId", konto), &orgnr).await?;
+    if let Some(message) = crate::api::admin::sertifikat_problem(&ny.nokkel) {
+        return Err(ApiError::invalid_document(
+            "the key cannot be used for this account",
+            vec![digisos_schema::validate::Problem { path: "$.nokkel".into(), message: message.into() }],
+        ));
+    }
+    let command = crate::sak::KommuneCommand::ReplaceFiksIoSertifikat(crate::sak::ReplaceFiksIoSertifikat {
+        kommunenummer: info.kommunenummer,
+        konto_id: konto,
+        sertifikat: ny.nokkel,
+        tidspunkt: now(),
+    });
+    let stream = stream_name(digisos_schema::events::kommune_stream(info.kommunenummer))?;
+    let outcome = commands::execute::<crate::commands::KommuneAggregate>(
+        &state.store,
+        &stream,
+        command,
+        metadata(CallerKind::Fagsystem, &headers),
+    )
+    .await?;
+    let mut answer = offentlig_nokkel(State(state), read, Ok(Path(konto_text))).await?;
+    if let Some(value) = outcome.position.and_then(|p| axum::http::HeaderValue::from_str(&p.to_string()).ok()) {
+        answer.headers_mut().insert("x-digisos-position", value);
+    }
+    Ok(answer)
+}
+
+/// `GET /fiks-io/katalog/api/v1/kontoer/{kontoId}`: the account as the katalog describes it (`KatalogKonto`):
+/// `fiksOrgId`, `fiksOrgNavn`, `kontoId`, `kontoNavn`, `kommunenummer` and `status`. The hub is no Fiks
+/// organisation: its own account answers with its account id as `fiksOrgId`.
+pub(super) async fn konto(
+    State(state): State<AppState>,
+    FagsystemCaller(orgnr): FagsystemCaller,
+    read: ReadSide,
+    headers: HeaderMap,
+    path: Result<Path<String>, PathRejection>,
+) -> Result<Response, ApiError> {
+    let beskrivelse = katalog_konto(&state, &read, &headers, &orgnr, path).await?;
+    Ok(Json(beskrivelse).into_response())
+}
+
+/// `GET /fiks-io/katalog/api/v1/kontoer/{kontoId}/status`: `KontoSvarStatus` of the account.
+pub(super) async fn status(
+    State(state): State<AppState>,
+    FagsystemCaller(orgnr): FagsystemCaller,
+    read: ReadSide,
+    headers: HeaderMap,
+    path: Result<Path<String>, PathRejection>,
+) -> Result<Response, ApiError> {
+    let mut beskrivelse = katalog_konto(&state, &read, &headers, &orgnr, path).await?;
+    Ok(Json(beskrivelse["status"].take()).into_response())
+}
+
+/// The account of the path, described for the katalog, once the caller's integration holds.
+async fn katalog_konto(
+    state: &AppState,
+    read: &ReadSide,
+    headers: &HeaderMap,
+    orgnr: &digisos_schema::Orgnr,
+    path: Result<Path<String>, PathRejection>,
+) -> Result<Value, ApiError> {
+    let Path(konto) = path.map_err(path_error)?;
+    let konto = Uuid::parse_str(&konto).map_err(|_| ApiError::bad_request("path parameter kontoId must be a UUID"))?;
+    let Some(kanal) = state.fiks_io.as_ref() else {
+        return Err(ApiError::not_found("Fiks IO is not switched on in this hub (DIGISOS_FIKS_IO_AMQP_URL)"));
+    };
+    integrasjon(read, headers, orgnr).await?;
+    // What this instance last saw of the account's queue (every instance that publishes watches them).
+    let queue = crate::metrics::fiks_io_accounts().into_iter().find(|(k, _, _)| *k == konto.to_string());
+    let mut status = json!({"gyldigAvsender": true, "gyldigMottaker": true, "melding": null});
+    if let Some((_, messages, consumers)) = queue {
+        status["antallKonsumenter"] = json!(consumers);
+        status["antallUavhentedeMeldinger"] = json!(messages);
+    }
+    if konto == kanal.konto_id() {
+        let beskrivelse = json!({
+            "fiksOrgId": konto,
+            "fiksOrgNavn": "Fiks Digisos",
+            "kontoId": konto,
+            "kontoNavn": "Digisos",
+            "status": status,
+        });
+        return Ok(beskrivelse);
+    }
+    let Some(info) = kommune_for_konto(read, konto).await? else {
+        return Err(ApiError::not_found(format!("no Fiks IO account {konto} in this hub")));
+    };
+    let mottaker = info.konfigurasjon.fiks_io_sertifikat.is_some();
+    status["gyldigMottaker"] = json!(mottaker);
+    if !mottaker {
+        status["melding"] = json!("the account has no certificate: nothing can be encrypted for it");
+    }
+    let beskrivelse = json!({
+        "fiksOrgId": info.konfigurasjon.fiks_org_id.to_string(),
+        "fiksOrgNavn": format!("Kommune {}", info.kommunenummer),
+        "kommunenummer": info.kommunenummer.to_string(),
+        "kontoId": konto,
+        "kontoNavn": format!("Digisos {}", info.kommunenummer),
+        "status": status,
+    });
+    Ok(beskrivelse)
+}
