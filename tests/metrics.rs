@@ -1,17 +1,21 @@
 //! `/internal/metrics` (issue 6 item 4) on SQLite and on PostgreSQL: after a submitted søknad the scrape shows
 //! the request counted under its route template, the appends, a lag gauge per projection and the delivery
 //! waiting in the kommune's mailbox, which leaves the gauge once the fagsystem confirms it. No label carries an
-//! id or a personal number.
+//! id or a personal number. GraphQL is counted per root field (by name, never by alias, ok or error), and the
+//! audit trail's appends beside the commands'.
 //!
 //! The request and append counters are process-wide (as Prometheus counters are), and the tests of this file
 //! share a process: they assert "at least", never an exact count, for those.
 
 mod api_support;
 mod fagsystem_support;
+mod graphql_support;
 
 use api_support::*;
 use fagsystem_support::*;
+use graphql_support::*;
 use reqwest::Method;
+use serde_json::json;
 
 const SUBMIT_ROUTE: &str = "/digisos/api/v1/soknader/{kommunenummer}/{navEksternRefId}";
 
@@ -84,4 +88,47 @@ async fn scrape_counts_requests_by_route_appends_lag_and_waiting_deliveries(app:
     assert!(!text.contains(&delivery), "the scrape shows a delivery id:\n{text}");
 }
 
-on_both_backends!(scrape_counts_requests_by_route_appends_lag_and_waiting_deliveries);
+async fn graphql_root_fields_and_the_audit_trails_appends_are_counted(app: &TestApp) {
+    kommuner(app).await;
+    let sak = submitted(app, REF).await;
+    let citizen = app.citizen(FNR);
+    let (_, before) = scrape(app).await;
+    let ok = "digisos_graphql_fields_total{field=\"mineSaker\",outcome=\"ok\"}";
+    let refused = "digisos_graphql_fields_total{field=\"navSaker\",outcome=\"error\"}";
+    let looked_up = "digisos_graphql_fields_total{field=\"navSak\",outcome=\"ok\"}";
+    let audit = "digisos_eventstore_appends_total{aggregate=\"tilgangslogg\",outcome=\"ok\"}";
+    let count = |text: &str, series: &str| sample(text, series).unwrap_or(0.0);
+
+    // Two root fields in one document, one of them under an alias: each counted once, by its name.
+    let mine =
+        gql(app, Some(&citizen), "{ mineSaker { fiksDigisosId } mine: mineSaker { status } }", json!({}), None).await;
+    assert!(mine.data()["mine"][0]["status"].is_string(), "{:?}", mine.data());
+    assert_eq!(mine.data()["mineSaker"][0]["fiksDigisosId"], sak.as_str(), "{:?}", mine.data());
+    // A citizen asking Nav support's root field is refused: an error of that field.
+    let query = "query($fnr: String!) { navSaker(fnr: $fnr, sporingsId: \"t-1\") { fiksDigisosId } }";
+    let denied = gql(app, Some(&citizen), query, json!({"fnr": FNR}), None).await;
+    assert_eq!(denied.error_code(), "FORBIDDEN", "{:?}", denied.body);
+    assert!(denied.body["data"]["navSaker"].is_null(), "{:?}", denied.body);
+    // Nav staff look the case up: the lookup is recorded in the audit trail, an append of its own.
+    let staff = app.nav_staff("Z990001");
+    let query = "query($id: String!) { navSak(fiksDigisosId: $id, sporingsId: \"t-2\") { fiksDigisosId } }";
+    let lookup = gql(app, Some(&staff), query, json!({"id": sak}), None).await;
+    assert_eq!(lookup.data()["navSak"]["fiksDigisosId"], sak.as_str(), "{:?}", lookup.data());
+
+    let (_, after) = scrape(app).await;
+    assert!(count(&after, ok) >= count(&before, ok) + 2.0, "{ok} did not count both fields:\n{after}");
+    assert!(count(&after, refused) >= count(&before, refused) + 1.0, "no {refused} in\n{after}");
+    assert!(count(&after, looked_up) >= count(&before, looked_up) + 1.0, "no {looked_up} in\n{after}");
+    assert!(count(&after, audit) >= count(&before, audit) + 1.0, "no {audit} in\n{after}");
+    assert!(!after.contains("field=\"mine\""), "an alias became a label:\n{after}");
+    let latency = "digisos_graphql_field_duration_seconds_bucket{field=\"navSak\",outcome=\"ok\",le=\"+Inf\"}";
+    assert!(sample(&after, latency).is_some_and(|n| n >= 1.0), "no {latency} in\n{after}");
+    for secret in [FNR, sak.as_str(), "Z990001"] {
+        assert!(!after.contains(secret), "the scrape shows {secret}:\n{after}");
+    }
+}
+
+on_both_backends!(
+    scrape_counts_requests_by_route_appends_lag_and_waiting_deliveries,
+    graphql_root_fields_and_the_audit_trails_appends_are_counted,
+);

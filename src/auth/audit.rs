@@ -26,6 +26,7 @@ use uuid::Uuid;
 
 use super::{Fnr, NavIdent, Orgnr};
 use crate::eventstore::{DynEventStore, ExpectedRevision, NewEvent, StoreError, StreamName};
+use crate::metrics::AppendOutcome;
 
 /// The log target of the CEF lines; route it to the audit sink, not to ordinary logs.
 pub const AUDIT_TARGET: &str = "audit";
@@ -235,7 +236,11 @@ impl AuditLog {
         decision: Decision,
         line: String,
     ) -> Result<(), AuditError> {
-        if let Err(err) = self.store.append(stream, ExpectedRevision::Any, vec![event]).await {
+        let started = std::time::Instant::now();
+        let appended = self.store.append(stream, ExpectedRevision::Any, vec![event]).await;
+        let outcome = if appended.is_ok() { AppendOutcome::Ok } else { AppendOutcome::Error };
+        crate::metrics::record_append("tilgangslogg", outcome, 1, started.elapsed());
+        if let Err(err) = appended {
             tracing::error!(
                 target: "auth", stream = %stream, sporings_id = %sporings_id.as_str(), error = %err,
                 "an access could not be recorded; the read is refused"

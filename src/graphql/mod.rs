@@ -22,6 +22,7 @@
 //! regenerated with `cargo run -- graphql-schema > schema/schema.graphql`). DataLoaders are created per request.
 
 pub mod context;
+pub mod field_metrics;
 pub mod limits;
 pub mod live;
 pub mod query;
@@ -81,7 +82,8 @@ pub fn schema(dev_mode: bool) -> DigisosSchema {
         .limit_recursive_depth(32)
         .limit_directives(10)
         .extension(ApolloPersistedQueries::new(PersistedQueries(LruCacheStorage::new(PERSISTED_QUERIES))))
-        .extension(limits::DocumentLimits::new(MAX_ALIASES));
+        .extension(limits::DocumentLimits::new(MAX_ALIASES))
+        .extension(field_metrics::FieldMetrics);
     if dev_mode { builder.finish() } else { builder.disable_introspection().finish() }
 }
 

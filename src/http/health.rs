@@ -1,5 +1,5 @@
-//! NAIS-style health endpoints: `/internal/isalive` (the process answers) and `/internal/isready` (it can serve:
-//! the database answers). Both are public; they carry no personal data.
+//! NAIS-style operational endpoints: `/internal/isalive` (the process answers), `/internal/isready` (it can serve:
+//! the database answers) and `/internal/metrics` (Prometheus). All are public; they carry no personal data.
 
 use axum::Json;
 use axum::extract::State;
@@ -67,4 +67,26 @@ pub async fn isready(
         })),
     });
     (status, Json(body))
+}
+
+/// `GET /internal/metrics`: the process-wide counters, then the projections' lag and the waiting deliveries read
+/// now ([`crate::metrics::exposition`]).
+pub async fn metrics(read_side: Option<ReadSide>) -> axum::response::Response {
+    use axum::response::IntoResponse;
+    let reading = match read_side {
+        Some(read) => {
+            let lag = read.runner.lag_report().await;
+            let deliveries = match crate::metrics::deliveries_waiting(&read.db).await {
+                Ok(rows) => Some(rows),
+                Err(err) => {
+                    tracing::warn!(error = %err, "metrics: waiting deliveries could not be counted");
+                    None
+                }
+            };
+            Some(crate::metrics::Reading { lag, deliveries })
+        }
+        None => None,
+    };
+    let body = crate::metrics::exposition(reading.as_ref());
+    ([(axum::http::header::CONTENT_TYPE, crate::metrics::CONTENT_TYPE)], body).into_response()
 }

@@ -72,7 +72,7 @@ pub fn routes(state: &AppState) -> AccessRouter<AppState> {
     let mut router = AccessRouter::new()
         .route(&[Method::GET], "/internal/isalive", get(health::isalive), Rule::Public)
         .route(&[Method::GET], "/internal/isready", get(health::isready), Rule::Public)
-        .route(&[Method::GET], "/internal/metrics", get(crate::metrics::handler), Rule::Public);
+        .route(&[Method::GET], "/internal/metrics", get(health::metrics), Rule::Public);
     if state.auth.dev_issuer().is_some() {
         router = router.route(
             &[Method::GET],
