@@ -2,11 +2,11 @@
 //!
 //! The HTTP tests (on SQLite and PostgreSQL) speak to the pages as a browser would, with the session cookie and
 //! form posts, and check what they record against the REST mailbox's events. The browser test drives a real
-//! headless Chromium through Debian's `chromedriver` (plain WebDriver over HTTP): it logs in with a minted
+//! headless Chromium through Debian's `chromedriver` (WebDriver, with the `fantoccini` client): it logs in with a minted
 //! fagsystem token, opens a delivery, downloads a file with the browser's own session cookie, rejects one
 //! delivery and confirms the other, and takes screenshots (saved under `target/manual-page/`) that must decode
 //! and show more than a blank page. Without `/usr/bin/chromium` and `/usr/bin/chromedriver` it fails and says to
-//! install them (`.ci/run` does).
+//! install them (`.ci/test` does).
 
 mod api_support;
 mod fagsystem_support;
@@ -375,28 +375,21 @@ on_both_backends!(
     file_names_are_html_escaped,
 );
 
-/// A minimal W3C WebDriver client over HTTP, enough to drive `chromedriver`.
+/// Debian's `chromedriver` on a free port, and browser sessions on it through `fantoccini` (a WebDriver client).
 mod webdriver {
     use std::time::{Duration, Instant};
 
-    use base64::Engine;
+    use fantoccini::elements::Element;
+    use fantoccini::{Client, ClientBuilder, Locator};
     use serde_json::{Value, json};
 
-    /// The W3C key of an element reference.
-    const ELEMENT: &str = "element-6066-11e4-a52e-4f735466cecf";
-    /// How long to wait for a page element to appear after a navigation.
+    /// How long to wait for chromedriver, and for a page element to appear after a navigation.
     const WAIT: Duration = Duration::from_secs(20);
 
     /// `chromedriver` on a free port, killed when dropped.
     pub struct Driver {
         pub base: String,
         _child: tokio::process::Child,
-    }
-
-    /// One browser session.
-    pub struct Session {
-        base: String,
-        http: reqwest::Client,
     }
 
     impl Driver {
@@ -430,111 +423,50 @@ mod webdriver {
             Driver { base, _child: child }
         }
 
-        /// A new headless Chromium session with its own profile folder.
-        pub async fn session(&self, profile: &std::path::Path) -> Session {
-            let http = reqwest::Client::new();
-            let capabilities = json!({"capabilities": {"alwaysMatch": {
-                "browserName": "chrome",
-                "goog:chromeOptions": {
-                    "binary": super::CHROMIUM,
-                    "args": ["--headless=new", "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage",
-                             "--window-size=1280,1000", "--lang=nb", "--no-first-run",
-                             format!("--user-data-dir={}", profile.display())]
-                }
-            }}});
-            let response = http.post(format!("{}/session", self.base)).json(&capabilities).send().await;
-            let body: Value = response.expect("chromedriver answers").json().await.expect("JSON");
-            let id = body["value"]["sessionId"].as_str().unwrap_or_else(|| panic!("no session: {body}"));
-            Session { base: format!("{}/session/{id}", self.base), http }
+        /// A new headless Chromium session with its own profile folder (over plain HTTP to the local driver).
+        pub async fn session(&self, profile: &std::path::Path) -> Client {
+            let options = json!({
+                "binary": super::CHROMIUM,
+                "args": ["--headless=new", "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage",
+                         "--window-size=1280,1000", "--lang=nb", "--no-first-run",
+                         format!("--user-data-dir={}", profile.display())]
+            });
+            let mut capabilities = serde_json::Map::new();
+            capabilities.insert("browserName".into(), json!("chrome"));
+            capabilities.insert("goog:chromeOptions".into(), options);
+            let connector = hyper_util::client::legacy::connect::HttpConnector::new();
+            ClientBuilder::new(connector)
+                .capabilities(capabilities)
+                .connect(&self.base)
+                .await
+                .unwrap_or_else(|e| panic!("no WebDriver session: {e}"))
         }
     }
 
-    impl Session {
-        async fn call(&self, method: reqwest::Method, path: &str, body: Option<Value>) -> Value {
-            let mut request = self.http.request(method.clone(), format!("{}{path}", self.base));
-            if let Some(body) = body {
-                request = request.json(&body);
-            } else if method == reqwest::Method::POST {
-                request = request.json(&json!({}));
-            }
-            let response = request.send().await.expect("chromedriver answers");
-            let status = response.status();
-            let body: Value = response.json().await.expect("JSON from chromedriver");
-            assert!(status.is_success(), "WebDriver {method} {path}: {status} {body}");
-            body["value"].clone()
-        }
-
-        /// Opens `url`.
-        pub async fn goto(&self, url: &str) {
-            self.call(reqwest::Method::POST, "/url", Some(json!({"url": url}))).await;
-        }
-
-        /// The elements matching `css`, now.
-        pub async fn find_all(&self, css: &str) -> Vec<String> {
-            let found = self
-                .call(reqwest::Method::POST, "/elements", Some(json!({"using": "css selector", "value": css})))
-                .await;
-            found
-                .as_array()
-                .map(|all| all.iter().filter_map(|e| e[ELEMENT].as_str().map(str::to_owned)).collect())
-                .unwrap_or_default()
-        }
-
-        /// The first element matching `css`, waiting for it to appear (a page that is still loading).
-        pub async fn wait_for(&self, css: &str) -> String {
-            let deadline = Instant::now() + WAIT;
-            loop {
-                if let Some(first) = self.find_all(css).await.into_iter().next() {
-                    return first;
-                }
-                let url = self.call(reqwest::Method::GET, "/url", None).await;
-                assert!(Instant::now() < deadline, "no {css} on {url}: {}", self.source().await);
-                tokio::time::sleep(Duration::from_millis(100)).await;
+    /// The first element matching `css`, waiting for it to appear (a page that is still loading).
+    pub async fn wait_for(browser: &Client, css: &str) -> Element {
+        match browser.wait().at_most(WAIT).for_element(Locator::Css(css)).await {
+            Ok(element) => element,
+            Err(e) => {
+                let url = browser.current_url().await.map(|u| u.to_string()).unwrap_or_default();
+                panic!("no {css} on {url} ({e}): {}", browser.source().await.unwrap_or_default())
             }
         }
+    }
 
-        /// Clicks an element.
-        pub async fn click(&self, element: &str) {
-            self.call(reqwest::Method::POST, &format!("/element/{element}/click"), None).await;
-        }
+    /// The elements matching `css`, now.
+    pub async fn find_all(browser: &Client, css: &str) -> Vec<Element> {
+        browser.find_all(Locator::Css(css)).await.unwrap_or_else(|e| panic!("{css}: {e}"))
+    }
 
-        /// Types `text` into an element.
-        pub async fn type_text(&self, element: &str, text: &str) {
-            self.call(reqwest::Method::POST, &format!("/element/{element}/value"), Some(json!({"text": text}))).await;
-        }
+    /// An element's visible text.
+    pub async fn text(element: &Element) -> String {
+        element.text().await.expect("the element's text")
+    }
 
-        /// An element's DOM property (`href` is the absolute URL).
-        pub async fn property(&self, element: &str, name: &str) -> Value {
-            self.call(reqwest::Method::GET, &format!("/element/{element}/property/{name}"), None).await
-        }
-
-        /// An element's visible text.
-        pub async fn text(&self, element: &str) -> String {
-            let text = self.call(reqwest::Method::GET, &format!("/element/{element}/text"), None).await;
-            text.as_str().unwrap_or_default().to_owned()
-        }
-
-        /// The page's HTML as the browser holds it.
-        pub async fn source(&self) -> String {
-            self.call(reqwest::Method::GET, "/source", None).await.as_str().unwrap_or_default().to_owned()
-        }
-
-        /// A cookie's value (also an `HttpOnly` one: WebDriver sees them all).
-        pub async fn cookie(&self, name: &str) -> String {
-            let cookie = self.call(reqwest::Method::GET, &format!("/cookie/{name}"), None).await;
-            cookie["value"].as_str().unwrap_or_else(|| panic!("no cookie {name}: {cookie}")).to_owned()
-        }
-
-        /// A PNG of the viewport.
-        pub async fn screenshot(&self) -> Vec<u8> {
-            let data = self.call(reqwest::Method::GET, "/screenshot", None).await;
-            base64::engine::general_purpose::STANDARD.decode(data.as_str().expect("base64")).expect("a PNG")
-        }
-
-        /// Ends the session (and its browser).
-        pub async fn close(&self) {
-            let _ = self.http.delete(&self.base).send().await;
-        }
+    /// An element's DOM property (`href` is the absolute URL).
+    pub async fn property(element: &Element, name: &str) -> Option<String> {
+        element.prop(name).await.unwrap_or_else(|e| panic!("property {name}: {e}"))
     }
 }
 
@@ -589,7 +521,7 @@ async fn browser_logs_in_downloads_a_file_rejects_one_delivery_and_confirms_anot
         assert!(
             std::path::Path::new(binary).exists(),
             "{binary} is missing: the browser test needs Debian's Chromium and its WebDriver; install them with \
-             `apt-get install -y chromium chromium-driver` (.ci/run does)"
+             `apt-get install -y chromium chromium-driver` (.ci/test does)"
         );
     }
     let app = TestApp::start(Backend::Sqlite).await;
@@ -604,7 +536,7 @@ async fn browser_logs_in_downloads_a_file_rejects_one_delivery_and_confirms_anot
     let outcome =
         futures::FutureExt::catch_unwind(std::panic::AssertUnwindSafe(browse(&app, &browser, &token, &first, &second)))
             .await;
-    browser.close().await;
+    let _ = browser.close().await;
     drop(driver);
     if let Err(panic) = outcome {
         std::panic::resume_unwind(panic);
@@ -619,56 +551,57 @@ async fn browser_logs_in_downloads_a_file_rejects_one_delivery_and_confirms_anot
 }
 
 /// The browser's part: what a kommune's staff member does.
-async fn browse(app: &TestApp, browser: &webdriver::Session, token: &str, first: &str, second: &str) {
-    browser.goto(&format!("{}/kommune", app.base)).await;
-    let field = browser.wait_for("textarea#token").await;
-    browser.type_text(&field, token).await;
-    browser.click(&browser.wait_for("button#logg-inn").await).await;
+async fn browse(app: &TestApp, browser: &fantoccini::Client, token: &str, first: &str, second: &str) {
+    use webdriver::{find_all, property, text, wait_for};
+    browser.goto(&format!("{}/kommune", app.base)).await.expect("the login page");
+    wait_for(browser, "textarea#token").await.send_keys(token).await.expect("type the token");
+    wait_for(browser, "button#logg-inn").await.click().await.expect("log in");
 
-    browser.click(&browser.wait_for("a.mottak-lenke").await).await;
-    browser.wait_for("table#leveranser").await;
-    let rows = browser.find_all("a.leveranse-lenke").await;
+    wait_for(browser, "a.mottak-lenke").await.click().await.expect("open the mailbox");
+    wait_for(browser, "table#leveranser").await;
+    let rows = find_all(browser, "a.leveranse-lenke").await;
     assert_eq!(rows.len(), 2, "both søknader wait");
-    let source = browser.source().await;
+    let source = browser.source().await.expect("the page source");
     assert!(source.contains(first) && source.contains(second));
-    check_screenshot(&browser.screenshot().await, "mottak.png");
+    check_screenshot(&browser.screenshot().await.expect("a screenshot"), "mottak.png");
 
     // The oldest delivery: open it, download the søknad PDF with the browser's own session, reject it.
-    browser.click(&rows[0]).await;
-    browser.wait_for("table#filer").await;
-    let heading = browser.text(&browser.wait_for("h1").await).await;
+    rows[0].click().await.expect("open the delivery");
+    wait_for(browser, "table#filer").await;
+    let heading = text(&wait_for(browser, "h1").await).await;
     assert!(heading.contains(first), "{heading}");
     let mut pdf = None;
-    for link in browser.find_all("a.fil-lenke").await {
-        if browser.property(&link, "download").await == "Soknad.pdf" {
-            pdf = Some(browser.property(&link, "href").await.as_str().expect("href").to_owned());
+    for link in find_all(browser, "a.fil-lenke").await {
+        if property(&link, "download").await.as_deref() == Some("Soknad.pdf") {
+            pdf = property(&link, "href").await;
         }
     }
     let href = pdf.expect("a download link for Soknad.pdf");
-    let cookie = browser.cookie("digisos_kommune").await;
+    let cookie = browser.get_named_cookie("digisos_kommune").await.expect("the session cookie");
+    let cookie = cookie.value().to_owned();
     assert_eq!(cookie, token, "the session cookie holds the token");
     let response =
         client().get(&href).header("cookie", format!("digisos_kommune={cookie}")).send().await.expect("download");
     assert_eq!(response.status(), 200);
     assert_eq!(response.bytes().await.expect("bytes").to_vec(), file_bytes(2000, 0), "the bytes arrive");
-    let saved = check_screenshot(&browser.screenshot().await, "leveranse.png");
+    let saved = check_screenshot(&browser.screenshot().await.expect("a screenshot"), "leveranse.png");
     eprintln!("screenshots in {}", saved.parent().map(|p| p.display().to_string()).unwrap_or_default());
 
-    let reason = browser.wait_for("textarea#arsak").await;
-    browser.type_text(&reason, "Fagsystemet kan ikke lese vedleggene").await;
-    browser.click(&browser.wait_for("button#avvis").await).await;
-    let melding = browser.text(&browser.wait_for("#melding").await).await;
+    let reason = wait_for(browser, "textarea#arsak").await;
+    reason.send_keys("Fagsystemet kan ikke lese vedleggene").await.expect("type the reason");
+    wait_for(browser, "button#avvis").await.click().await.expect("reject");
+    let melding = text(&wait_for(browser, "#melding").await).await;
     assert!(melding.contains("avvist"), "{melding}");
-    let rows = browser.find_all("a.leveranse-lenke").await;
+    let rows = find_all(browser, "a.leveranse-lenke").await;
     assert_eq!(rows.len(), 1, "the rejected delivery left the list");
 
     // The other: open it and confirm receipt.
-    browser.click(&rows[0]).await;
-    browser.wait_for("#status").await;
-    let heading = browser.text(&browser.wait_for("h1").await).await;
+    rows[0].click().await.expect("open the delivery");
+    wait_for(browser, "#status").await;
+    let heading = text(&wait_for(browser, "h1").await).await;
     assert!(heading.contains(second), "{heading}");
-    browser.click(&browser.wait_for("button#kvitter").await).await;
-    let empty = browser.text(&browser.wait_for("#tomt").await).await;
+    wait_for(browser, "button#kvitter").await.click().await.expect("confirm receipt");
+    let empty = text(&wait_for(browser, "#tomt").await).await;
     assert!(empty.contains("Ingen leveranser venter"), "{empty}");
-    check_screenshot(&browser.screenshot().await, "mottak-tomt.png");
+    check_screenshot(&browser.screenshot().await.expect("a screenshot"), "mottak-tomt.png");
 }
