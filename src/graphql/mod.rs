@@ -24,7 +24,6 @@
 pub mod context;
 pub mod field_metrics;
 pub mod limits;
-pub mod live;
 pub mod query;
 pub mod subscription;
 
@@ -81,9 +80,9 @@ pub fn schema(dev_mode: bool) -> DigisosSchema {
         .limit_complexity(MAX_COMPLEXITY)
         .limit_recursive_depth(32)
         .limit_directives(10)
+        .extension(field_metrics::FieldMetrics)
         .extension(ApolloPersistedQueries::new(PersistedQueries(LruCacheStorage::new(PERSISTED_QUERIES))))
-        .extension(limits::DocumentLimits::new(MAX_ALIASES))
-        .extension(field_metrics::FieldMetrics);
+        .extension(limits::DocumentLimits::new(MAX_ALIASES));
     if dev_mode { builder.finish() } else { builder.disable_introspection().finish() }
 }
 
