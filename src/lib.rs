@@ -5,6 +5,7 @@
 //! read models; REST and GraphQL serve them to verified callers. See `README.md` for the layout.
 
 pub mod api;
+pub mod app;
 pub mod auth;
 pub mod bench;
 pub mod commands;

@@ -263,7 +263,7 @@ fn method_label(method: &Method) -> &'static str {
 }
 
 /// Middleware counting every request by method, route template and status, with its latency (to the response
-/// head; a streamed body or a WebSocket's life is not included). Installed by [`crate::http::with_layers`].
+/// head; a streamed body or a WebSocket's life is not included). Installed by [`crate::app::with_layers`].
 pub async fn track_http(request: Request, next: Next) -> Response {
     let method = method_label(request.method());
     let route = request.extensions().get::<MatchedPath>().map_or(UNMATCHED_ROUTE, |p| p.as_str()).to_owned();

@@ -13,6 +13,7 @@ use clap::Args;
 use tokio::net::TcpListener;
 
 use crate::api::mottak::spawn_redelivery;
+use crate::app::app;
 use crate::auth::AuthConfig;
 use crate::config::StorageConfig;
 use crate::documents::DocumentsConfig;
@@ -20,7 +21,7 @@ use crate::eventstore::open::Database;
 use crate::fiksio::FiksIoConfig;
 use crate::http::multipart::UploadLimits;
 use crate::http::read_side::{ReadSide, with_read_side};
-use crate::http::{AppState, HttpLimits, app};
+use crate::http::{AppState, HttpLimits};
 use crate::kryptering::KrypteringConfig;
 use crate::projection_runner::{ProjectionRunner, RunnerOptions, read_db};
 
@@ -125,9 +126,7 @@ pub async fn serve(config: ServeConfig) -> anyhow::Result<()> {
     }
     let read_side = ReadSide::new(read_db(&database), runner.clone(), Duration::from_secs(config.read_wait_secs));
     let auth = Arc::new(
-        config
-            .auth
-            .authenticator(&config.storage.data_dir)
+        crate::auth::Authenticator::from_config(&config.auth, &config.storage.data_dir)
             .context("DIGISOS_ISSUERS / DIGISOS_DEV_MODE: cannot set up token verification")?,
     );
     let documents = config

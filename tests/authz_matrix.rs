@@ -1,5 +1,5 @@
 //! The authorization matrix: one table of who may do what, for every REST route the service registers
-//! (`fiks_digisos::http::routes(..).rules()`) and every root field of the committed GraphQL schema
+//! (`fiks_digisos::app::routes(..).rules()`) and every root field of the committed GraphQL schema
 //! (`schema/schema.graphql`, types `Query` and `Subscription`). Each route and field is called as each kind of
 //! caller and anonymously, and the outcome is checked against the table: anonymous → 401, a kind the table does
 //! not name → 403 (GraphQL: the `FORBIDDEN` error), a kind it names → anything but a refusal of access. A route
@@ -198,7 +198,11 @@ async fn call(app: &TestApp, method: &str, path: &str, token: Option<&str>) -> (
 /// The registered routes and their rules, from an app state like the harness's (development mode).
 fn registered_routes(app: &TestApp) -> Vec<(String, String, Rule)> {
     let dir = tempfile::tempdir().expect("temp dir");
-    let auth = AuthConfig { issuers: "[]".into(), dev_mode: true }.authenticator(dir.path()).expect("authenticator");
+    let auth = fiks_digisos::auth::Authenticator::from_config(
+        &AuthConfig { issuers: "[]".into(), dev_mode: true },
+        dir.path(),
+    )
+    .expect("authenticator");
     let state = AppState {
         store: app.store.clone(),
         auth: Arc::new(auth),
@@ -207,7 +211,7 @@ fn registered_routes(app: &TestApp) -> Vec<(String, String, Rule)> {
         kryptering: fiks_digisos::kryptering::Kryptering::generated(false).expect("a key pair"),
         fiks_io: None,
     };
-    fiks_digisos::http::routes(&state).rules().into_iter().map(|(m, p, r)| (m.to_string(), p, r)).collect()
+    fiks_digisos::app::routes(&state).rules().into_iter().map(|(m, p, r)| (m.to_string(), p, r)).collect()
 }
 
 async fn every_rest_route_answers_each_kind_as_the_table_says(app: &TestApp) {

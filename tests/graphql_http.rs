@@ -563,7 +563,7 @@ async fn graphiql_is_not_served_outside_development_mode() {
     let database = Database::connect(&url).await.expect("open SQLite");
     database.migrate().await.expect("migrate");
     let auth = AuthConfig { issuers: "[]".into(), dev_mode: false };
-    let auth = Arc::new(auth.authenticator(dir.path()).expect("authenticator"));
+    let auth = Arc::new(fiks_digisos::auth::Authenticator::from_config(&auth, dir.path()).expect("authenticator"));
     assert!(auth.dev_issuer().is_none(), "not development mode");
     let state = AppState {
         store: database.event_store(),
@@ -573,7 +573,7 @@ async fn graphiql_is_not_served_outside_development_mode() {
         kryptering: fiks_digisos::kryptering::Kryptering::generated(true).expect("a key pair"),
         fiks_io: None,
     };
-    let app = fiks_digisos::http::app(state, &HttpLimits::default());
+    let app = fiks_digisos::app::app(state, &HttpLimits::default());
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("bind");
     let base = format!("http://{}", listener.local_addr().expect("addr"));
     let server = tokio::spawn(async move {

@@ -9,10 +9,11 @@ use axum::http::Method;
 use axum::routing::{get, post};
 use fiks_digisos::auth::CallerKind;
 use fiks_digisos::auth::dev_issuer::DevRole;
-use fiks_digisos::auth::{AuthConfig, Authenticator, FagsystemCaller};
+use fiks_digisos::auth::{AuthConfig, Authenticator};
 use fiks_digisos::documents::DocumentStore;
 use fiks_digisos::eventstore::open::Database;
 use fiks_digisos::http::access::Rule;
+use fiks_digisos::http::caller::FagsystemCaller;
 use fiks_digisos::http::multipart::UploadLimits;
 use fiks_digisos::http::{AppState, HttpLimits};
 use reqwest::StatusCode;
@@ -42,7 +43,7 @@ async fn start(dev_mode: bool, limits: HttpLimits) -> Service {
     let database = Database::connect(&url).await.expect("open SQLite");
     database.migrate().await.expect("migrate");
     let auth_config = AuthConfig { issuers: "[]".into(), dev_mode };
-    let auth = Arc::new(auth_config.authenticator(dir.path()).expect("authenticator"));
+    let auth = Arc::new(Authenticator::from_config(&auth_config, dir.path()).expect("authenticator"));
     let state = AppState {
         store: database.event_store(),
         auth: auth.clone(),
@@ -51,11 +52,11 @@ async fn start(dev_mode: bool, limits: HttpLimits) -> Service {
         kryptering: fiks_digisos::kryptering::Kryptering::generated(false).expect("a key pair"),
         fiks_io: None,
     };
-    let router = fiks_digisos::http::routes(&state)
+    let router = fiks_digisos::app::routes(&state)
         .route(&[Method::GET], "/test/fagsystem", get(whoami), Rule::Callers(&[CallerKind::Fagsystem]))
         .route(&[Method::POST], "/test/echo", post(|body: String| async move { body }), Rule::Public)
         .merge_unruled(axum::Router::new().route("/test/unruled", get(|| async { "secret" })));
-    let app = fiks_digisos::http::with_layers(router.finish(auth.clone()), &limits).with_state(state);
+    let app = fiks_digisos::app::with_layers(router.finish(auth.clone()), &limits).with_state(state);
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("bind");
     let base = format!("http://{}", listener.local_addr().expect("addr"));
     tokio::spawn(async move { axum::serve(listener, app).await });

@@ -24,11 +24,12 @@ use serde::Serialize;
 use uuid::Uuid;
 
 use super::edge::{metadata, now, param, path_error, respond};
-use crate::auth::{AdminCaller, CallerKind};
+use crate::auth::CallerKind;
 use crate::commands::{self, KommuneAggregate};
 use crate::eventstore::StreamName;
 use crate::http::AppState;
 use crate::http::access::{AccessRouter, Rule};
+use crate::http::caller::AdminCaller;
 use crate::http::error::ApiError;
 use crate::http::read_side::ReadSide;
 use crate::sak::{Configure, IssueFiksIoIntegrasjon, KommuneCommand, KommuneState};

@@ -39,10 +39,11 @@ use serde::Deserialize;
 use uuid::Uuid;
 
 use super::edge::{param, path_error};
-use crate::auth::{CallerKind, CitizenCaller};
+use crate::auth::CallerKind;
 use crate::documents::DocumentStore;
 use crate::http::AppState;
 use crate::http::access::{AccessRouter, Rule};
+use crate::http::caller::CitizenCaller;
 use crate::http::error::ApiError;
 use crate::http::read_side::ReadSide;
 

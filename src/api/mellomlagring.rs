@@ -29,11 +29,12 @@ use serde::Serialize;
 use uuid::Uuid;
 
 use super::edge::{metadata, now, param, path_error, respond};
-use crate::auth::{CallerKind, NavSystemCaller};
+use crate::auth::CallerKind;
 use crate::commands::{self, CommandError};
 use crate::eventstore::StreamName;
 use crate::http::AppState;
 use crate::http::access::{AccessRouter, Rule};
+use crate::http::caller::NavSystemCaller;
 use crate::http::error::ApiError;
 use crate::http::multipart::{MultipartBody, body_limit, read_mellomlagring};
 use crate::mellomlagring::{

@@ -37,9 +37,10 @@ use uuid::Uuid;
 
 use super::edge::{param, path_error};
 use super::innsyn::{gone, json_body, no_case, no_document, read_error, rebuilding};
-use crate::auth::{AuditLog, CallerKind, Decision, Fnr, NavSystemCaller, Orgnr, SporingsId, SystemAccess};
+use crate::auth::{AuditLog, CallerKind, Decision, Fnr, Orgnr, SporingsId, SystemAccess};
 use crate::http::AppState;
 use crate::http::access::{AccessRouter, Rule};
+use crate::http::caller::NavSystemCaller;
 use crate::http::error::ApiError;
 use crate::http::read_side::ReadSide;
 

@@ -15,11 +15,12 @@ use digisos_schema::types::{FiksDigisosId, Kommunenummer};
 use serde::{Deserialize, Serialize};
 
 use super::edge::param;
-use crate::auth::{CallerKind, NavSystemCaller};
+use crate::auth::CallerKind;
 use crate::commands::{SakAggregate, load};
 use crate::eventstore::StreamName;
 use crate::http::AppState;
 use crate::http::access::{AccessRouter, Rule};
+use crate::http::caller::NavSystemCaller;
 use crate::http::error::ApiError;
 use crate::http::read_side::ReadSide;
 use crate::sak::{LeveranseStatus, SakState};

@@ -10,13 +10,8 @@
 use std::fs::{self, OpenOptions};
 use std::io::Write;
 use std::path::{Path, PathBuf};
-use std::sync::Arc;
 use std::time::Duration;
 
-use axum::Json;
-use axum::extract::State;
-use axum::http::StatusCode;
-use axum::response::{IntoResponse, Response};
 use base64::Engine;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use jsonwebtoken::{Algorithm, EncodingKey, Header};
@@ -27,9 +22,7 @@ use serde_json::{Value, json};
 use sha2::{Digest, Sha256};
 use uuid::Uuid;
 
-use super::issuers::NAV_ORGNR;
-use super::verify::Authenticator;
-use super::{Fnr, NavIdent, Orgnr};
+use super::{Fnr, NAV_ORGNR, NavIdent, Orgnr};
 
 /// The development issuer's name in logs.
 pub const DEV_ISSUER_NAME: &str = "digisos-dev";
@@ -246,15 +239,6 @@ fn warn_if_readable_by_others(path: &Path) {
     }
     #[cfg(not(unix))]
     let _ = path;
-}
-
-/// `GET /dev-issuer/jwks.json`: the development issuer's public keys; 404 when development mode is off.
-/// Needs `Arc<Authenticator>` reachable from the router state (`#[derive(FromRef)]` on the state).
-pub async fn dev_issuer_jwks_handler(State(auth): State<Arc<Authenticator>>) -> Response {
-    match auth.dev_issuer() {
-        Some(dev) => Json(dev.jwks()).into_response(),
-        None => StatusCode::NOT_FOUND.into_response(),
-    }
 }
 
 #[cfg(test)]

@@ -7,22 +7,17 @@
 //! issuer does not exist.
 
 use std::collections::BTreeSet;
-use std::path::Path;
-use std::sync::Arc;
 
 use clap::Args;
 use clap::builder::BoolishValueParser;
 use reqwest::Url;
 use serde::Deserialize;
 
-use super::dev_issuer::{DevIssuer, DevIssuerError};
-use super::verify::{Authenticator, VerifyOptions};
-use super::{CallerKind, Orgnr};
+use super::dev_issuer::DevIssuerError;
+use super::{CallerKind, NAV_ORGNR, Orgnr};
 
 /// The ID-porten levels accepted for citizens unless configured otherwise ("high", and its old name).
 pub const DEFAULT_ACCEPTED_ACR: [&str; 2] = ["idporten-loa-high", "Level4"];
-/// Nav's organisation number (Arbeids- og velferdsetaten): Maskinporten tokens from it are Nav systems.
-pub const NAV_ORGNR: &str = "889640782";
 /// The claim holding roles in admin tokens unless configured otherwise (Entra ID app roles).
 pub const DEFAULT_ROLE_CLAIM: &str = "roles";
 
@@ -47,29 +42,6 @@ impl AuthConfig {
     /// The configured issuers, parsed and checked.
     pub fn issuer_configs(&self) -> Result<Vec<IssuerConfig>, AuthConfigError> {
         parse_issuers(&self.issuers)
-    }
-
-    /// The authenticator for the service: the configured issuers, plus the development issuer (its key loaded
-    /// or created in `data_dir`) when development mode is on, in which case it warns loudly.
-    pub fn authenticator(&self, data_dir: &Path) -> Result<Authenticator, AuthConfigError> {
-        let issuers = self.issuer_configs()?;
-        let dev = if self.dev_mode {
-            let dev = DevIssuer::load_or_create(data_dir)?;
-            tracing::warn!(
-                key = %dev.key_path().display(),
-                "DEVELOPMENT MODE: the built-in token issuer is on and anyone with `digisos token` can mint tokens \
-                 for any role; never run this in production (unset DIGISOS_DEV_MODE)"
-            );
-            Some(Arc::new(dev))
-        } else {
-            None
-        };
-        if issuers.is_empty() && dev.is_none() {
-            tracing::warn!(
-                "no token issuers configured (DIGISOS_ISSUERS) and development mode is off: every request that needs a caller will be refused"
-            );
-        }
-        Authenticator::new(issuers, dev, VerifyOptions::default())
     }
 }
 

@@ -3,8 +3,8 @@
 //! The files follow the path of a token. [`issuers`] is the configuration (which issuers are trusted, for which
 //! kind of caller, with which rules); [`jwks`] fetches and caches each issuer's signing keys; [`verify`] checks a
 //! token (the key found by `kid` decides the issuer, then that issuer's `iss`, `aud`, times and kind rules) and
-//! `rules` turns its claims into a caller; [`extract`] makes that an axum extractor so a handler names the
-//! caller it needs in its signature. [`dev_issuer`] is the built-in issuer of development mode, and [`audit`]
+//! `rules` turns its claims into a caller; `crate::http::caller` makes that an axum extractor so a handler
+//! names the caller it needs in its signature. [`dev_issuer`] is the built-in issuer of development mode, and [`audit`]
 //! the durable trail of Nav staff access to a person's data.
 //!
 //! Identity comes from the verified token only, never from an argument, and a person's number never reaches an
@@ -12,7 +12,6 @@
 
 pub mod audit;
 pub mod dev_issuer;
-pub mod extract;
 pub mod issuers;
 pub mod jwks;
 pub(crate) mod rules;
@@ -25,9 +24,11 @@ use axum::http::StatusCode;
 use chrono::{DateTime, Utc};
 pub use digisos_schema::{Fnr, NavIdent, Orgnr};
 
+/// Nav's organisation number (Arbeids- og velferdsetaten): Maskinporten tokens from it are Nav systems.
+pub const NAV_ORGNR: &str = "889640782";
+
 pub use audit::{AuditError, AuditLog, Decision, SporingsId, StaffAccess, SystemAccess};
-pub use dev_issuer::{DevIssuer, DevRole, dev_issuer_jwks_handler};
-pub use extract::{AdminCaller, AuthRejection, CitizenCaller, FagsystemCaller, NavStaffCaller, NavSystemCaller};
+pub use dev_issuer::{DevIssuer, DevRole};
 pub use issuers::{AuthConfig, AuthConfigError, IssuerConfig, IssuerKind};
 pub use token_cli::TokenArgs;
 pub use verify::{Authenticator, VerifyOptions};

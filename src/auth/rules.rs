@@ -7,8 +7,9 @@
 
 use serde_json::{Map, Value};
 
+use super::NAV_ORGNR;
 use super::dev_issuer::{DEV_ADMIN_ROLE, DEV_SCOPE, DEV_STAFF_GROUP};
-use super::issuers::{DEFAULT_ACCEPTED_ACR, DEFAULT_ROLE_CLAIM, KindRules, NAV_ORGNR};
+use super::issuers::{DEFAULT_ACCEPTED_ACR, DEFAULT_ROLE_CLAIM, KindRules};
 use super::{AuthError, Caller, Fnr, NavIdent, Orgnr};
 
 /// The ISO 6523 authority Maskinporten names in `consumer`; `0192` is the Norwegian organisation register.

@@ -19,7 +19,7 @@ use jsonwebtoken::{Algorithm, Validation};
 use serde_json::{Map, Value};
 
 use super::dev_issuer::{DEV_AUDIENCE, DEV_ISS, DEV_ISSUER_NAME, DevIssuer};
-use super::issuers::{AuthConfigError, IssuerConfig, KeySource, KindRules};
+use super::issuers::{AuthConfig, AuthConfigError, IssuerConfig, KeySource, KindRules};
 use super::jwks::{JwksCache, Refresh, VerifyKey};
 use super::{AuthError, Authenticated, Caller};
 
@@ -73,6 +73,30 @@ impl std::fmt::Debug for Authenticator {
 }
 
 impl Authenticator {
+    /// The authenticator for the service from its configuration: the configured issuers, plus the development
+    /// issuer (its key loaded or created in `data_dir`) when development mode is on, in which case it warns
+    /// loudly.
+    pub fn from_config(config: &AuthConfig, data_dir: &std::path::Path) -> Result<Self, AuthConfigError> {
+        let issuers = config.issuer_configs()?;
+        let dev = if config.dev_mode {
+            let dev = DevIssuer::load_or_create(data_dir)?;
+            tracing::warn!(
+                key = %dev.key_path().display(),
+                "DEVELOPMENT MODE: the built-in token issuer is on and anyone with `digisos token` can mint tokens \
+                 for any role; never run this in production (unset DIGISOS_DEV_MODE)"
+            );
+            Some(Arc::new(dev))
+        } else {
+            None
+        };
+        if issuers.is_empty() && dev.is_none() {
+            tracing::warn!(
+                "no token issuers configured (DIGISOS_ISSUERS) and development mode is off: every request that needs a caller will be refused"
+            );
+        }
+        Self::new(issuers, dev, VerifyOptions::default())
+    }
+
     /// An authenticator for these issuers; `dev` adds the development issuer (and only then does it exist).
     pub fn new(
         configs: Vec<IssuerConfig>,

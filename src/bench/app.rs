@@ -1,6 +1,6 @@
 //! The whole service in the benchmark's own process, as `digisos serve` runs it, on a scratch database.
 //!
-//! The app (`http::app` with the read side and the projection runner) listens on 127.0.0.1 on a free port, in
+//! The app (`app::app` with the read side and the projection runner) listens on 127.0.0.1 on a free port, in
 //! development mode (the benchmark mints its callers' tokens with the development issuer), with documents in the
 //! run's scratch folder. Running it in-process rather than as a child process keeps set-up and clean-up in one
 //! place and lets a scenario reach the store and the runner directly (to seed cases, to time a rebuild); the
@@ -167,7 +167,10 @@ impl BenchApp {
         let database = Database::connect(url).await.map_err(|e| format!("cannot open the database: {e}"))?;
         database.migrate().await.map_err(|e| format!("cannot migrate: {e}"))?;
         let auth_config = AuthConfig { issuers: "[]".into(), dev_mode: true };
-        let auth = Arc::new(auth_config.authenticator(folder.folder()).map_err(|e| format!("authenticator: {e}"))?);
+        let auth = Arc::new(
+            crate::auth::Authenticator::from_config(&auth_config, folder.folder())
+                .map_err(|e| format!("authenticator: {e}"))?,
+        );
         let documents = DocumentStore::local(&folder.folder().join("documents"), MAX_FILE_BYTES)
             .map_err(|e| format!("document folder: {e}"))?;
         let upload_limits = UploadLimits::default();
@@ -212,7 +215,7 @@ impl BenchApp {
                 read: read_side.db.clone(),
             })
         });
-        let app = with_read_side(crate::http::app(state, &limits), read_side.clone());
+        let app = with_read_side(crate::app::app(state, &limits), read_side.clone());
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.map_err(|e| format!("bind: {e}"))?;
         let base = format!("http://{}", listener.local_addr().map_err(|e| format!("local address: {e}"))?);
         let server = tokio::spawn(async move {

@@ -11,7 +11,6 @@ use digisos_schema::events::{DecodeError, KommuneEvent, SakEvent};
 use serde_json::{Value, json};
 
 use crate::eventstore::{DynEventStore, ExpectedRevision, NewEvent, Position, RecordedEvent, StoreError, StreamName};
-use crate::http::error::ApiError;
 use crate::metrics::AppendOutcome;
 use crate::sak::{self, KommuneCommand, KommuneState, Rejection, SakCommand, SakState};
 
@@ -121,30 +120,6 @@ pub enum CommandError {
     /// The stream kept changing under us.
     #[error("the case changed concurrently {MAX_ATTEMPTS} times; retry the request")]
     Contention,
-}
-
-impl From<CommandError> for ApiError {
-    fn from(err: CommandError) -> Self {
-        match err {
-            CommandError::Rejected(rejection) => rejection.into(),
-            CommandError::Store(store) => store.into(),
-            CommandError::Contention => ApiError::conflict(err.to_string()),
-            CommandError::Decode { .. } | CommandError::Encode(_) => {
-                tracing::error!(error = %err, "command failed on stored data");
-                ApiError::internal()
-            }
-        }
-    }
-}
-
-impl From<Rejection> for ApiError {
-    fn from(rejection: Rejection) -> Self {
-        let status = axum::http::StatusCode::from_u16(rejection.status())
-            .unwrap_or(axum::http::StatusCode::INTERNAL_SERVER_ERROR);
-        let mut error = ApiError::new(status, rejection.message());
-        error.problems = rejection.problems().to_vec();
-        error
-    }
 }
 
 /// Loads a stream and folds it into its state; also returns the stream's revision and last position.

@@ -7,7 +7,6 @@
 
 use axum::http::StatusCode;
 
-use crate::http::error::ApiError;
 use digisos_schema::events::Sha512;
 
 /// A failure of the document store or of a check on the bytes given to it.
@@ -54,23 +53,6 @@ impl DocumentError {
             DocumentError::SizeMismatch { .. } | DocumentError::Sha512Mismatch { .. } => StatusCode::BAD_REQUEST,
             DocumentError::NotFound(_) => StatusCode::NOT_FOUND,
             DocumentError::Config(_) | DocumentError::Store(_) => StatusCode::SERVICE_UNAVAILABLE,
-        }
-    }
-}
-
-impl From<DocumentError> for ApiError {
-    fn from(err: DocumentError) -> Self {
-        match &err {
-            DocumentError::Store(detail) => {
-                tracing::warn!(%detail, "document store failed");
-                ApiError::unavailable("the document store is unavailable; retry shortly")
-            }
-            DocumentError::Config(detail) => {
-                tracing::error!(%detail, "document store misconfigured");
-                ApiError::unavailable("the document store is unavailable; retry shortly")
-            }
-            DocumentError::NotFound(_) => ApiError::not_found("no such document"),
-            _ => ApiError::new(err.status(), err.to_string()),
         }
     }
 }

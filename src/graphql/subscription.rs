@@ -30,7 +30,8 @@ impl Subscription {
             .to_string();
         let deps = deps(ctx)?.clone();
         // Listen first, then read: a change between the two is then seen twice (and sent once), never missed.
-        let changes = deps.read.live.subscribe(&deps.read, &deps.store).await.map_err(unavailable)?;
+        let changes =
+            deps.read.live.subscribe(&deps.read.db, &deps.read.runner, &deps.store).await.map_err(unavailable)?;
         let db = deps.read.db.clone();
         let current = saker::innsyn_sak(&db, &id, &fnr).await.map_err(unavailable)?;
         let Some(current) = current else { return Err(error("NOT_FOUND", "no such case")) };

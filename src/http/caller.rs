@@ -1,4 +1,5 @@
-//! The caller as an axum extractor: a handler states the caller it serves in its signature.
+//! The caller at the HTTP edge: axum extractors, so a handler states the caller it serves in its signature, and
+//! the development issuer's public keys.
 //!
 //! `Caller` is produced once per request. The access middleware of the HTTP layer verifies the token and puts
 //! the [`Caller`] into the request's extensions; the extractors here take it from there. Where no middleware ran
@@ -16,10 +17,8 @@ use axum::extract::FromRequestParts;
 use axum::http::request::Parts;
 use axum::response::{IntoResponse, Response};
 
-use super::verify::Authenticator;
-use crate::http::error::ApiError;
-
-use super::{AuthError, Authenticated, Caller, CallerKind, Fnr, NavIdent, Orgnr};
+use super::error::ApiError;
+use crate::auth::{AuthError, Authenticated, Authenticator, Caller, CallerKind, Fnr, NavIdent, Orgnr};
 
 /// A refused request: the reason and the path, answered as 401/403 with a JSON body.
 #[derive(Clone, Debug)]
@@ -146,5 +145,14 @@ impl<S: Send + Sync> FromRequestParts<S> for AdminCaller {
             Caller::Admin { subject } => Ok(Self(subject)),
             other => Err(wrong(CallerKind::Admin, &other, parts)),
         }
+    }
+}
+
+/// `GET /dev-issuer/jwks.json`: the development issuer's public keys; 404 when development mode is off.
+/// Needs `Arc<Authenticator>` reachable from the router state (`#[derive(FromRef)]` on the state).
+pub async fn dev_issuer_jwks(axum::extract::State(auth): axum::extract::State<Arc<Authenticator>>) -> Response {
+    match auth.dev_issuer() {
+        Some(dev) => axum::Json(dev.jwks()).into_response(),
+        None => axum::http::StatusCode::NOT_FOUND.into_response(),
     }
 }

@@ -11,7 +11,10 @@ use serde::Serialize;
 use uuid::Uuid;
 
 use crate::auth::AuthError;
+use crate::commands::CommandError;
+use crate::documents::DocumentError;
 use crate::eventstore::StoreError;
+use crate::sak::Rejection;
 
 /// One problem in a rejected document: its JSON path and what is wrong there (the schema crate's type).
 pub use digisos_schema::validate::Problem;
@@ -204,6 +207,47 @@ impl From<AuthError> for ApiError {
             problems: Vec::new(),
             code: Some(err.code()),
             path: None,
+        }
+    }
+}
+
+impl From<CommandError> for ApiError {
+    fn from(err: CommandError) -> Self {
+        match err {
+            CommandError::Rejected(rejection) => rejection.into(),
+            CommandError::Store(store) => store.into(),
+            CommandError::Contention => ApiError::conflict(err.to_string()),
+            CommandError::Decode { .. } | CommandError::Encode(_) => {
+                tracing::error!(error = %err, "command failed on stored data");
+                ApiError::internal()
+            }
+        }
+    }
+}
+
+impl From<Rejection> for ApiError {
+    fn from(rejection: Rejection) -> Self {
+        let status = axum::http::StatusCode::from_u16(rejection.status())
+            .unwrap_or(axum::http::StatusCode::INTERNAL_SERVER_ERROR);
+        let mut error = ApiError::new(status, rejection.message());
+        error.problems = rejection.problems().to_vec();
+        error
+    }
+}
+
+impl From<DocumentError> for ApiError {
+    fn from(err: DocumentError) -> Self {
+        match &err {
+            DocumentError::Store(detail) => {
+                tracing::warn!(%detail, "document store failed");
+                ApiError::unavailable("the document store is unavailable; retry shortly")
+            }
+            DocumentError::Config(detail) => {
+                tracing::error!(%detail, "document store misconfigured");
+                ApiError::unavailable("the document store is unavailable; retry shortly")
+            }
+            DocumentError::NotFound(_) => ApiError::not_found("no such document"),
+            _ => ApiError::new(err.status(), err.to_string()),
         }
     }
 }

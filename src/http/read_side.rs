@@ -31,7 +31,7 @@ pub struct ReadSide {
     /// How long a read waits for the read models to reach a position it was asked to see.
     pub max_wait: Duration,
     /// Which cases changed, for live updates.
-    pub live: Arc<crate::graphql::live::ChangeFeed>,
+    pub live: Arc<crate::projection_runner::change_feed::ChangeFeed>,
 }
 
 impl ReadSide {

@@ -12,8 +12,10 @@ use std::time::Duration;
 use digisos_projections::saker::{EndretSak, INNSYN, endrede_saker, siste_endring};
 use tokio::sync::broadcast;
 
+use digisos_projections::ReadDb;
+
+use super::ProjectionRunner;
 use crate::eventstore::DynEventStore;
-use crate::http::read_side::ReadSide;
 
 /// The longest the feed sleeps without a signal.
 const TICK: Duration = Duration::from_millis(250);
@@ -43,7 +45,8 @@ impl ChangeFeed {
     /// subscriber de-duplicates by comparing views). Starts the feed task if it is not running.
     pub async fn subscribe(
         self: &Arc<Self>,
-        read: &ReadSide,
+        db: &ReadDb,
+        runner: &Arc<ProjectionRunner>,
         store: &DynEventStore,
     ) -> Result<broadcast::Receiver<Arc<EndretSak>>, digisos_projections::ReadError> {
         let receiver = self.sender.subscribe();
@@ -52,19 +55,25 @@ impl ChangeFeed {
             !*running
         };
         if start {
-            let after = siste_endring(&read.db).await?;
+            let after = siste_endring(db).await?;
             let mut running = self.running.lock().unwrap_or_else(PoisonError::into_inner);
             if !*running {
                 *running = true;
-                tokio::spawn(Arc::clone(self).run(read.clone(), store.clone(), after));
+                tokio::spawn(Arc::clone(self).run(db.clone(), runner.clone(), store.clone(), after));
             }
         }
         Ok(receiver)
     }
 
-    async fn run(self: Arc<Self>, read: ReadSide, store: DynEventStore, mut after: (i64, i64)) {
+    async fn run(
+        self: Arc<Self>,
+        db: ReadDb,
+        runner: Arc<ProjectionRunner>,
+        store: DynEventStore,
+        mut after: (i64, i64),
+    ) {
         let mut wake = store.wake();
-        let mut progress = read.runner.progress(INNSYN);
+        let mut progress = runner.progress(INNSYN);
         loop {
             {
                 let mut running = self.running.lock().unwrap_or_else(PoisonError::into_inner);
@@ -73,7 +82,7 @@ impl ChangeFeed {
                     return;
                 }
             }
-            match endrede_saker(&read.db, after, PAGE).await {
+            match endrede_saker(&db, after, PAGE).await {
                 Ok(changes) => {
                     let full = changes.len() == PAGE as usize;
                     for change in changes {

@@ -12,6 +12,7 @@
 //! the projections the crate's own [`digisos_projections::EventEnvelope`].
 
 mod builds;
+pub mod change_feed;
 pub mod cli;
 mod lag;
 pub(crate) mod leader;

@@ -180,7 +180,7 @@ impl TestApp {
             kryptering,
             fiks_io: None,
         };
-        let app = with_read_side(fiks_digisos::http::app(state, &limits), self.read_side.clone());
+        let app = with_read_side(fiks_digisos::app::app(state, &limits), self.read_side.clone());
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("bind");
         self.base = format!("http://{}", listener.local_addr().expect("addr"));
         self.server = tokio::spawn(async move {

@@ -1,4 +1,4 @@
-//! The black-box harness for the REST API: the whole app (`fiks_digisos::http::app`) on 127.0.0.1:0, on SQLite in
+//! The black-box harness for the REST API: the whole app (`fiks_digisos::app::app`) on 127.0.0.1:0, on SQLite in
 //! a temporary folder or on a fresh PostgreSQL database, in development mode (tokens for every role minted by the
 //! development issuer), documents in a temporary folder. A test talks HTTP to it as a client would, then reads
 //! the event store directly to check what a request recorded, or that a refusal recorded nothing.
@@ -139,7 +139,8 @@ impl TestApp {
         let database = Database::connect(&url).await.expect("open the event store");
         database.migrate().await.expect("migrate");
         let auth_config = AuthConfig { issuers: "[]".into(), dev_mode: true };
-        let auth = Arc::new(auth_config.authenticator(dir.path()).expect("authenticator"));
+        let auth =
+            Arc::new(fiks_digisos::auth::Authenticator::from_config(&auth_config, dir.path()).expect("authenticator"));
         let documents = DocumentStore::local(&dir.path().join("documents"), MAX_FILE_BYTES).expect("document folder");
         let upload_limits = UploadLimits::default();
         let limits =
@@ -182,7 +183,7 @@ impl TestApp {
                 read: read_side.db.clone(),
             })
         });
-        let app = with_read_side(fiks_digisos::http::app(state, &limits), read_side.clone());
+        let app = with_read_side(fiks_digisos::app::app(state, &limits), read_side.clone());
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("bind");
         let base = format!("http://{}", listener.local_addr().expect("addr"));
         let server = tokio::spawn(async move {

@@ -14,10 +14,8 @@ use axum::{Extension, Json, Router};
 use base64::Engine;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use fiks_digisos::auth::issuers::parse_issuers;
-use fiks_digisos::auth::{
-    AdminCaller, Authenticator, Caller, CitizenCaller, DevIssuer, FagsystemCaller, NavStaffCaller, NavSystemCaller,
-    VerifyOptions,
-};
+use fiks_digisos::auth::{Authenticator, Caller, DevIssuer, VerifyOptions};
+use fiks_digisos::http::caller::{AdminCaller, CitizenCaller, FagsystemCaller, NavStaffCaller, NavSystemCaller};
 use jsonwebtoken::{Algorithm, EncodingKey, Header};
 use p256::elliptic_curve::sec1::ToEncodedPoint;
 use p256::pkcs8::{EncodePrivateKey, LineEnding};

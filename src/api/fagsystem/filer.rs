@@ -17,9 +17,10 @@ use uuid::Uuid;
 
 use super::tilgang::sak_for_fagsystem;
 use crate::api::edge::{metadata, now, param, path_error, respond};
-use crate::auth::{CallerKind, FagsystemCaller};
+use crate::auth::CallerKind;
 use crate::commands::{self, SakAggregate};
 use crate::http::AppState;
+use crate::http::caller::FagsystemCaller;
 use crate::http::error::ApiError;
 use crate::http::multipart::{MultipartBody, read_filer};
 use crate::http::read_side::ReadSide;

@@ -25,9 +25,10 @@ use serde_json::Value;
 
 use super::tilgang::{kommuner_for_fagsystem, sak_for_fagsystem, stream_name};
 use crate::api::edge::{metadata, now, param, path_error, respond};
-use crate::auth::{CallerKind, FagsystemCaller};
+use crate::auth::CallerKind;
 use crate::commands::{self, SakAggregate};
 use crate::http::AppState;
+use crate::http::caller::FagsystemCaller;
 use crate::http::error::ApiError;
 use crate::http::read_side::ReadSide;
 use crate::sak::{CreatePapersak, DeleteCase, Rejection, SakCommand, UpdateDigisosSoker};

@@ -14,9 +14,9 @@ use uuid::Uuid;
 
 use super::tilgang::integrasjon_for_konto;
 use crate::api::edge::path_error;
-use crate::auth::FagsystemCaller;
 use crate::fiksio::dokumentlager;
 use crate::http::AppState;
+use crate::http::caller::FagsystemCaller;
 use crate::http::error::ApiError;
 use crate::http::read_side::ReadSide;
 

@@ -19,9 +19,10 @@ use uuid::Uuid;
 use super::tilgang::{integrasjon, integrasjon_for_konto, kommune_for_konto};
 use crate::api::edge::{metadata, now, path_error};
 use crate::api::fagsystem::tilgang::stream_name;
-use crate::auth::{CallerKind, FagsystemCaller};
+use crate::auth::CallerKind;
 use crate::commands;
 use crate::http::AppState;
+use crate::http::caller::FagsystemCaller;
 use crate::http::error::ApiError;
 use crate::http::read_side::ReadSide;
 

@@ -23,10 +23,11 @@ use digisos_schema::validate::Problem;
 use uuid::Uuid;
 
 use crate::api::edge::{metadata, now, param, path_error, respond};
-use crate::auth::{CallerKind, CitizenCaller, Fnr};
+use crate::auth::{CallerKind, Fnr};
 use crate::commands::{self, KommuneAggregate, SakAggregate};
 use crate::eventstore::StreamName;
 use crate::http::AppState;
+use crate::http::caller::CitizenCaller;
 use crate::http::error::ApiError;
 use crate::http::multipart::{MultipartBody, SoknadUpload, read_ettersendelse, read_soknad};
 use crate::sak::{Ettersend, KommuneState, SakState, SubmitSoknad, sak_id_for_soknad};
