@@ -4,7 +4,7 @@
 //! middleware runs after routing, looks the matched route up, and refuses with 403 any route that has no rule,
 //! whoever calls it: a route merged in some other way cannot be reached by accident. For a rule that names caller
 //! kinds, the middleware verifies the bearer token once, checks the kind, and puts the [`Caller`] into the
-//! request's extensions, where the typed extractors of [`crate::auth`] find it. Handlers then name the caller they
+//! request's extensions, where the typed extractors of [`super::caller`] find it. Handlers then name the caller they
 //! need in their signature, so a handler cannot forget to check.
 
 use std::collections::HashMap;
