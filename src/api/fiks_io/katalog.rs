@@ -14,9 +14,8 @@ use axum::http::{HeaderMap, header};
 use axum::response::{IntoResponse, Response};
 use serde::Deserialize;
 use serde_json::{Value, json};
-use uuid::Uuid;
 
-use super::tilgang::{integrasjon, integrasjon_for_konto, kommune_for_konto};
+use super::tilgang::{integrasjon, integrasjon_for_konto, kanal, kommune_for_konto, konto_id};
 use crate::api::edge::{metadata, now, path_error};
 use crate::api::fagsystem::tilgang::stream_name;
 use crate::auth::CallerKind;
@@ -34,10 +33,8 @@ pub(super) async fn offentlig_nokkel(
     path: Result<Path<String>, PathRejection>,
 ) -> Result<Response, ApiError> {
     let Path(konto) = path.map_err(path_error)?;
-    let konto = Uuid::parse_str(&konto).map_err(|_| ApiError::bad_request("path parameter kontoId must be a UUID"))?;
-    let Some(kanal) = state.fiks_io.as_ref() else {
-        return Err(ApiError::not_found("Fiks IO is not switched on in this hub (DIGISOS_FIKS_IO_AMQP_URL)"));
-    };
+    let konto = konto_id(&konto)?;
+    let kanal = kanal(&state)?;
     let certificate = if kanal.konto_id() == konto {
         openssl::x509::X509::from_der(state.kryptering.certificate_der()).map_err(|_| ApiError::internal())?
     } else {
@@ -91,8 +88,7 @@ pub(super) async fn last_opp_nokkel(
     body: axum::body::Bytes,
 ) -> Result<Response, ApiError> {
     let Path(konto_text) = path.map_err(path_error)?;
-    let konto =
-        Uuid::parse_str(&konto_text).map_err(|_| ApiError::bad_request("path parameter kontoId must be a UUID"))?;
+    let konto = konto_id(&konto_text)?;
     let ny: NyNokkel = serde_json::from_slice(&body)
         .map_err(|e| ApiError::bad_request(format!("the body is not {{\"nokkel\": \"<PEM>\"}}: {e}")))?;
     let info = integrasjon_for_konto(&read, &headers, ("kontoId", konto), &orgnr).await?;
@@ -158,10 +154,8 @@ async fn katalog_konto(
     path: Result<Path<String>, PathRejection>,
 ) -> Result<Value, ApiError> {
     let Path(konto) = path.map_err(path_error)?;
-    let konto = Uuid::parse_str(&konto).map_err(|_| ApiError::bad_request("path parameter kontoId must be a UUID"))?;
-    let Some(kanal) = state.fiks_io.as_ref() else {
-        return Err(ApiError::not_found("Fiks IO is not switched on in this hub (DIGISOS_FIKS_IO_AMQP_URL)"));
-    };
+    let konto = konto_id(&konto)?;
+    let kanal = kanal(state)?;
     integrasjon(read, headers, orgnr).await?;
     // What this instance last saw of the account's queue (every instance that publishes watches them).
     let queue = crate::metrics::fiks_io_accounts().into_iter().find(|(k, _, _)| *k == konto.to_string());

@@ -89,9 +89,7 @@ async fn send(
     headers: HeaderMap,
     MultipartBody(mut multipart): MultipartBody,
 ) -> Result<Response, ApiError> {
-    let Some(kanal) = state.fiks_io.as_ref() else {
-        return Err(ApiError::not_found("Fiks IO is not switched on in this hub (DIGISOS_FIKS_IO_AMQP_URL)"));
-    };
+    let kanal = tilgang::kanal(&state)?;
     let mut spesifikasjon = None;
     while let Some(mut field) = multipart
         .next_field()

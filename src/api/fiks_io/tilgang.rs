@@ -9,6 +9,7 @@ use digisos_projections::kommune::KommuneInfo;
 use digisos_schema::Orgnr;
 use uuid::Uuid;
 
+use crate::http::AppState;
 use crate::http::error::ApiError;
 use crate::http::read_side::ReadSide;
 
@@ -76,4 +77,17 @@ async fn holds(info: KommuneInfo, passord: &str, orgnr: &Orgnr) -> Result<Kommun
 fn unavailable(e: digisos_projections::ReadError) -> ApiError {
     tracing::error!(error = %e, "the kommune read model failed");
     ApiError::unavailable("the kommune register is not available")
+}
+
+/// The hub's Fiks IO channel; 404 when it is off (`DIGISOS_FIKS_IO_AMQP_URL` unset).
+pub(super) fn kanal(state: &AppState) -> Result<&crate::fiksio::Kanal, ApiError> {
+    state
+        .fiks_io
+        .as_ref()
+        .ok_or_else(|| ApiError::not_found("Fiks IO is not switched on in this hub (DIGISOS_FIKS_IO_AMQP_URL)"))
+}
+
+/// The `kontoId` of a katalog path as a UUID; 400 when it is not one.
+pub(super) fn konto_id(konto: &str) -> Result<Uuid, ApiError> {
+    Uuid::parse_str(konto).map_err(|_| ApiError::bad_request("path parameter kontoId must be a UUID"))
 }
