@@ -7,10 +7,8 @@
 pub mod api;
 pub mod app;
 pub mod auth;
-pub mod bench;
 pub mod commands;
 pub mod config;
-pub mod demo;
 pub mod dev_start;
 pub mod documents;
 pub mod eventstore;
@@ -21,7 +19,6 @@ pub mod kryptering;
 pub mod manual;
 pub mod mellomlagring;
 pub mod metrics;
-pub mod multipart_form;
 pub mod projection_runner;
 pub mod sak;
 pub mod server;

@@ -27,7 +27,7 @@ enum Command {
     /// Print the GraphQL schema (SDL); `schema/schema.graphql` is this output, committed.
     GraphqlSchema,
     /// Drive the whole flow against a running service over its API, printing what the citizen and Nav staff see.
-    Demo(Box<fiks_digisos::demo::DemoArgs>),
+    Demo(Box<digisos_demo::DemoArgs>),
     /// Append to one stream forever, printing each acknowledged revision (used by the durability test).
     #[command(hide = true)]
     DebugAppendLoop {
@@ -100,7 +100,7 @@ async fn run() -> anyhow::Result<()> {
         }
         Command::Projections(args) => args.run().await,
         Command::Demo(args) => {
-            fiks_digisos::demo::run(&args, &mut std::io::stdout()).await?;
+            digisos_demo::run(&args, &demo_issuer::ServiceIssuer, &mut std::io::stdout()).await?;
             Ok(())
         }
         Command::GraphqlSchema => {
@@ -114,6 +114,56 @@ async fn run() -> anyhow::Result<()> {
             database.migrate().await?;
             conformance::append_loop(store, &stream, count, &mut std::io::stdout().lock()).await?;
             Ok(())
+        }
+    }
+}
+
+/// The demo (its own crate, a client of the service) mints its tokens with the service's development issuer.
+mod demo_issuer {
+    use std::path::Path;
+    use std::time::Duration;
+
+    use digisos_demo::{DevIssuer, DevIssuers, Party};
+    use fiks_digisos::auth::dev_issuer::{self, DevRole, KEY_FILE};
+    use fiks_digisos::auth::{Fnr, NavIdent, Orgnr};
+
+    /// The development issuer whose key is in a service's data folder.
+    pub struct ServiceIssuer;
+
+    impl DevIssuers for ServiceIssuer {
+        fn load(&self, data_dir: &Path) -> Result<Box<dyn DevIssuer + Send + Sync>, String> {
+            let key = data_dir.join(KEY_FILE);
+            if !key.exists() {
+                return Err(format!("there is no development issuer key at {}", key.display()));
+            }
+            let issuer = dev_issuer::DevIssuer::load_or_create(data_dir).map_err(|e| e.to_string())?;
+            Ok(Box::new(Issuer(issuer)))
+        }
+    }
+
+    struct Issuer(dev_issuer::DevIssuer);
+
+    impl DevIssuer for Issuer {
+        fn kid(&self) -> &str {
+            self.0.kid()
+        }
+
+        fn key_path(&self) -> &Path {
+            self.0.key_path()
+        }
+
+        fn mint(&self, party: Party<'_>, ttl: Duration) -> Result<String, String> {
+            let wrong = |flag: &str, e: &dyn std::fmt::Display| format!("{flag}: {e}");
+            let role = match party {
+                Party::Citizen(fnr) => DevRole::Citizen(Fnr::parse(fnr).map_err(|e| wrong("--fnr", &e))?),
+                Party::NavSystem => DevRole::NavSystem,
+                Party::NavStaff(id) => DevRole::NavStaff(NavIdent::parse(id).map_err(|e| wrong("--navident", &e))?),
+                Party::Fagsystem(orgnr) => {
+                    DevRole::Fagsystem(Orgnr::parse(orgnr).map_err(|e| wrong("--fagsystem-orgnr", &e))?)
+                }
+                Party::Admin => DevRole::Admin,
+            };
+            self.0.mint(&role, ttl).map_err(|e| e.to_string())
         }
     }
 }

@@ -10,7 +10,7 @@ use std::path::Path;
 use std::process::{Command, Output};
 
 use binary_support::Service;
-use fiks_digisos::demo::STEPS;
+use digisos_demo::STEPS;
 
 const BIN: &str = env!("CARGO_BIN_EXE_digisos");
 

@@ -778,8 +778,8 @@ async fn an_ettersendelse_goes_out_naming_the_soknads_fiks_io_message_and_its_re
 /// fagsystem over Fiks IO, decrypted and unzipped, and through the mailbox, and the report names both.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_benchmark_delivers_a_tiny_ladder_over_fiks_io_and_through_the_mailbox() {
-    use fiks_digisos::bench::app::Backend as BenchBackend;
-    use fiks_digisos::bench::fiks_io::{FiksIoBenchConfig, measure, render};
+    use digisos_bench::app::Backend as BenchBackend;
+    use digisos_bench::fiks_io::{FiksIoBenchConfig, measure, render};
     let node = RabbitNode::start().await;
     let config = FiksIoBenchConfig {
         rates: vec![4.0],

@@ -28,7 +28,7 @@ impl WriteArgs {
         if !self.write {
             return Ok(None);
         }
-        let path = self.output.clone().unwrap_or_else(|| Path::new(env!("CARGO_MANIFEST_DIR")).join("BENCHMARKS.md"));
+        let path = self.output.clone().unwrap_or_else(|| repository().join("BENCHMARKS.md"));
         write_section(&path, name, body).map(|()| Some(path))
     }
 }
@@ -82,12 +82,20 @@ fn cpu_model(cpuinfo: &str) -> Option<String> {
     Some(line.split_once(':')?.1.trim().to_string())
 }
 
+/// The repository's root (this crate's parent folder), where BENCHMARKS.md and RELIABILITY.md live.
+pub fn repository() -> PathBuf {
+    match Path::new(env!("CARGO_MANIFEST_DIR")).parent() {
+        Some(root) => root.to_path_buf(),
+        None => Path::new(env!("CARGO_MANIFEST_DIR")).to_path_buf(),
+    }
+}
+
 /// The short git revision of the working tree, marked `+changes` when it has uncommitted changes.
 pub fn git_revision() -> String {
     let git = |args: &[&str]| {
         Command::new("git")
             .args(args)
-            .current_dir(env!("CARGO_MANIFEST_DIR"))
+            .current_dir(repository())
             .output()
             .ok()
             .filter(|o| o.status.success())

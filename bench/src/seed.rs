@@ -2,7 +2,7 @@
 //!
 //! One søknad is submitted over HTTP; its case stream becomes the template. Each seeded case is a copy under its
 //! own case id, Nav reference, delivery id and citizen (the values are replaced in the events' JSON), appended
-//! with the [`EventStore`](crate::eventstore::EventStore) trait by many concurrent writers, one append of the
+//! with the [`EventStore`](fiks_digisos::eventstore::EventStore) trait by many concurrent writers, one append of the
 //! whole stream per case: the projections then fold them as they fold real cases.
 
 use std::ops::Range;
@@ -16,7 +16,7 @@ use uuid::Uuid;
 
 use super::app::BenchApp;
 use super::client::soknad_body;
-use crate::eventstore::{DynEventStore, ExpectedRevision, NewEvent, Position, StreamName};
+use fiks_digisos::eventstore::{DynEventStore, ExpectedRevision, NewEvent, Position, StreamName};
 
 /// A captured case stream and the values that differ between cases.
 #[derive(Clone, Debug)]

@@ -25,7 +25,7 @@ use uuid::Uuid;
 use super::load::Measurement;
 use super::report::{Machine, WriteArgs, provenance, table, thousands};
 use super::scratch::DEFAULT_POSTGRES_URL;
-use crate::eventstore::{ExpectedRevision, NewEvent, StreamName};
+use fiks_digisos::eventstore::{ExpectedRevision, NewEvent, StreamName};
 
 /// Options of `digisos-bench append`.
 #[derive(Args, Clone, Debug)]

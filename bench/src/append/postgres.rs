@@ -10,11 +10,11 @@ use sqlx::types::Json;
 use uuid::Uuid;
 
 use super::{EVENT_TYPE, PgFigures, PgRow, new_event, payload, slot, stream_name};
-use crate::bench::load::{Measurement, Sample, closed_loop};
-use crate::bench::scratch::ScratchPostgres;
-use crate::eventstore::EventStore;
-use crate::eventstore::open::Database;
-use crate::eventstore::postgres::PgEventStore;
+use crate::load::{Measurement, Sample, closed_loop};
+use crate::scratch::ScratchPostgres;
+use fiks_digisos::eventstore::EventStore;
+use fiks_digisos::eventstore::open::Database;
+use fiks_digisos::eventstore::postgres::PgEventStore;
 
 /// The longest the set-up (migrations, pool, table) may take.
 const SETUP_TIMEOUT: Duration = Duration::from_secs(120);

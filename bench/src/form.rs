@@ -1,7 +1,11 @@
 //! A `multipart/form-data` body written part by part, as Nav's client sends a søknad or an ettersendelse: JSON
 //! parts as `text/plain` without a file name, then per file the pair `vedleggSpesifikasjon:<i>` (its metadata)
-//! and `dokument:<i>` (its bytes). The client side of [`crate::http::multipart`], used by `digisos demo` and the
-//! benchmarks (reqwest here has no multipart feature, and the bytes are exactly what a client sends).
+//! and `dokument:<i>` (its bytes).
+//!
+//! Why the benchmark does not use reqwest's multipart form (the demo does): a load generator writes each body
+//! once, before the measured window, and sends it as bytes (a cheap `Bytes` clone per request); a reqwest form is
+//! consumed by the request that sends it and cannot be cloned, so it would be built inside the window and
+//! measured as the service's cost.
 
 use serde_json::{Value, json};
 

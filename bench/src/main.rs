@@ -2,13 +2,13 @@
 //!
 //! Run in release mode: `cargo run --release --bin digisos-bench -- all [--write]` runs every scenario on
 //! PostgreSQL (`DATABASE_URL`) and SQLite in under 20 minutes; `append`, `submit`, `freshness`, `query`, `scale`,
-//! `rebuild` and `fiks-io` run one. The benchmarks live in the library (`fiks_digisos::bench`); this file only
+//! `rebuild` and `fiks-io` run one. The benchmarks live in this crate's library (`digisos_bench`); this file only
 //! parses the command line.
 
 use std::process::ExitCode;
 
 use clap::{Parser, Subcommand};
-use fiks_digisos::bench;
+use digisos_bench as bench;
 
 #[derive(Parser, Debug)]
 #[command(name = "digisos-bench", version, about = "Benchmarks of fiks-digisos (build with --release)")]

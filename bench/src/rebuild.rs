@@ -17,7 +17,7 @@ use super::app::Backend;
 use super::common::{Targets, goal};
 use super::report::{table, thousands};
 use super::scale::Seeded;
-use crate::projection_runner::{RunnerError, RunnerOptions};
+use fiks_digisos::projection_runner::{RunnerError, RunnerOptions};
 
 /// The longest a rebuild is waited for; an unfinished one reports the rate it reached.
 pub const REBUILD_LIMIT: Duration = Duration::from_secs(90);

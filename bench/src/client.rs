@@ -2,7 +2,7 @@
 //! multipart body writer, a GraphQL client over HTTP and a `graphql-transport-ws` subscriber.
 //!
 //! The søknad is the format's `soknad/systemdata.json` and a `vedlegg.json` listing two PDFs, embedded
-//! (`src/bench/data/`) so the benchmark runs from a clean clone without the shared format files. Personal
+//! (`bench/src/data/`) so the benchmark runs from a clean clone without the shared format files. Personal
 //! numbers are Skatteetaten-style synthetic ones (month + 80, valid control digits), so no real person's
 //! number can appear in a benchmark database.
 
@@ -13,8 +13,8 @@ use serde_json::{Value, json};
 use tokio_tungstenite::tungstenite::Message;
 use tokio_tungstenite::tungstenite::client::IntoClientRequest;
 
-use crate::eventstore::Position;
-use crate::http::POSITION_HEADER;
+use fiks_digisos::eventstore::Position;
+use fiks_digisos::http::POSITION_HEADER;
 
 /// The REST prefix.
 pub const PREFIX: &str = "/digisos/api/v1";
@@ -33,7 +33,7 @@ const SOKNAD: &str = include_str!("data/soknad.json");
 const VEDLEGG: &str = include_str!("data/vedlegg.json");
 /// The two files `data/vedlegg.json` lists, in order (the søknad PDF comes before them and is not listed).
 pub const VEDLEGG_FILES: [&str; 2] = ["husleie-1.pdf", "husleie-2.pdf"];
-pub use crate::multipart_form::BOUNDARY;
+pub use crate::form::BOUNDARY;
 
 /// [`KOMMUNE`]'s configuration: takes søknader and status updates, [`ENHET`] routed to it.
 pub fn kommune_config() -> Value {
@@ -74,7 +74,7 @@ pub fn pdf(n: usize, seed: u64) -> Vec<u8> {
     bytes
 }
 
-pub use crate::multipart_form::Form;
+pub use crate::form::Form;
 
 /// A whole søknad request of `fnr`: `tilleggsinformasjonJson`, `soknadJson`, `vedleggJson`, the søknad PDF and
 /// the two listed files, each PDF `pdf_bytes` long with content of its own (`seed`).
@@ -339,7 +339,7 @@ mod tests {
         assert_eq!(fnrs.len(), 5000);
         assert_eq!(fnrs.iter().collect::<std::collections::HashSet<_>>().len(), 5000);
         for fnr in &fnrs {
-            assert!(crate::auth::Fnr::parse(fnr).is_ok(), "{fnr} is not valid");
+            assert!(fiks_digisos::auth::Fnr::parse(fnr).is_ok(), "{fnr} is not valid");
             assert!(fnr[2..4].parse::<u32>().is_ok_and(|m| m > 80), "{fnr} is not synthetic");
         }
     }

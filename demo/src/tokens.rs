@@ -3,17 +3,51 @@
 //!
 //! Before minting, the key is compared with the one the service publishes at `/dev-issuer/jwks.json`, so a
 //! wrong data folder or a service outside development mode is one clear message instead of a 401 later.
+//!
+//! The demo is a client of the service and does not link it: the development issuer comes from whoever runs the
+//! demo ([`DevIssuers`]; `digisos demo` passes the service's own, see `src/main.rs`).
 
 use std::path::Path;
 use std::time::Duration;
 
 use super::DemoArgs;
 use super::api::{Api, ApiFailure};
-use crate::auth::dev_issuer::{DevIssuer, DevRole, JWKS_PATH, KEY_FILE};
-use crate::auth::{Fnr, NavIdent, Orgnr};
 
 /// How long minted tokens live: long enough for a demo against a slow deployment.
 const TTL: Duration = Duration::from_secs(3600);
+/// Where a service in development mode publishes its issuer's keys.
+pub const JWKS_PATH: &str = "/dev-issuer/jwks.json";
+
+/// A party of the flow a development token is minted for.
+#[derive(Debug, Clone, Copy)]
+pub enum Party<'a> {
+    /// The citizen with this fødselsnummer (`--fnr`).
+    Citizen(&'a str),
+    /// Nav's system.
+    NavSystem,
+    /// A Nav support employee with this NAVident (`--navident`).
+    NavStaff(&'a str),
+    /// The kommune's fagsystem with this organisation number (`--fagsystem-orgnr`).
+    Fagsystem(&'a str),
+    /// An administrator.
+    Admin,
+}
+
+/// A development issuer's key.
+pub trait DevIssuer {
+    /// The key's id, as the service's JWKS names it.
+    fn kid(&self) -> &str;
+    /// Where the key was read from.
+    fn key_path(&self) -> &Path;
+    /// A token for `party`, valid for `ttl`; the error names the argument that is wrong.
+    fn mint(&self, party: Party<'_>, ttl: Duration) -> Result<String, String>;
+}
+
+/// Finds the development issuer of a service's data folder.
+pub trait DevIssuers: Sync {
+    /// The issuer whose key is in `data_dir`; an error saying why when there is none.
+    fn load(&self, data_dir: &Path) -> Result<Box<dyn DevIssuer + Send + Sync>, String>;
+}
 
 /// The tokens of the parties of the flow.
 #[derive(Clone)]
@@ -39,7 +73,7 @@ impl std::fmt::Debug for Tokens {
 }
 
 /// The tokens the arguments give, the missing ones minted with the development issuer.
-pub async fn resolve(args: &DemoArgs, api: &Api) -> Result<Tokens, ApiFailure> {
+pub async fn resolve(args: &DemoArgs, api: &Api, issuers: &dyn DevIssuers) -> Result<Tokens, ApiFailure> {
     let missing: Vec<&str> = [
         ("--citizen-token", &args.citizen_token),
         ("--nav-token", &args.nav_token),
@@ -54,10 +88,10 @@ pub async fn resolve(args: &DemoArgs, api: &Api) -> Result<Tokens, ApiFailure> {
         // Every party's token was given; an admin token is minted only if this is a development service.
         match &args.admin_token {
             Some(_) => None,
-            None => dev_issuer(&args.data_dir, api).await.ok(),
+            None => dev_issuer(&args.data_dir, api, issuers).await.ok(),
         }
     } else {
-        Some(dev_issuer(&args.data_dir, api).await.map_err(|why| {
+        Some(dev_issuer(&args.data_dir, api, issuers).await.map_err(|why| {
             ApiFailure::Unexpected(format!(
                 "no token given for {} and none can be minted: {why}. Either run the demo against a service in \
                  development mode (DIGISOS_DEV_MODE=true) with --data-dir (DIGISOS_DATA_DIR) naming its data \
@@ -66,39 +100,36 @@ pub async fn resolve(args: &DemoArgs, api: &Api) -> Result<Tokens, ApiFailure> {
             ))
         })?)
     };
-    let mint = |given: &Option<String>, role: DevRole| -> Result<String, ApiFailure> {
+    let mint = |given: &Option<String>, party: Party<'_>| -> Result<String, ApiFailure> {
         match (given, &issuer) {
             (Some(token), _) => Ok(token.trim().to_owned()),
             (None, Some(issuer)) => issuer
-                .mint(&role, TTL)
+                .mint(party, TTL)
                 .map_err(|e| ApiFailure::Unexpected(format!("cannot mint a development token: {e}"))),
             (None, None) => Err(ApiFailure::Unexpected("no development issuer to mint a token with".into())),
         }
     };
-    let identity = |what: &str, e: &dyn std::fmt::Display| ApiFailure::Unexpected(format!("{what}: {e}"));
-    let fnr = Fnr::parse(&args.fnr).map_err(|e| identity("--fnr", &e))?;
-    let navident = NavIdent::parse(&args.navident).map_err(|e| identity("--navident", &e))?;
-    let orgnr = Orgnr::parse(&args.fagsystem_orgnr).map_err(|e| identity("--fagsystem-orgnr", &e))?;
     Ok(Tokens {
-        citizen: mint(&args.citizen_token, DevRole::Citizen(fnr))?,
-        nav: mint(&args.nav_token, DevRole::NavSystem)?,
-        staff: mint(&args.staff_token, DevRole::NavStaff(navident))?,
-        fagsystem: mint(&args.fagsystem_token, DevRole::Fagsystem(orgnr))?,
+        citizen: mint(&args.citizen_token, Party::Citizen(&args.fnr))?,
+        nav: mint(&args.nav_token, Party::NavSystem)?,
+        staff: mint(&args.staff_token, Party::NavStaff(&args.navident))?,
+        fagsystem: mint(&args.fagsystem_token, Party::Fagsystem(&args.fagsystem_orgnr))?,
         admin: match &args.admin_token {
             Some(token) => Some(token.trim().to_owned()),
-            None => issuer.as_ref().and_then(|i| i.mint(&DevRole::Admin, TTL).ok()),
+            None => issuer.as_ref().and_then(|i| i.mint(Party::Admin, TTL).ok()),
         },
         minted_from: issuer.map(|i| i.key_path().to_path_buf()),
     })
 }
 
 /// The development issuer of `data_dir`, if its key exists and is the one the service at `api` trusts.
-async fn dev_issuer(data_dir: &Path, api: &Api) -> Result<DevIssuer, String> {
-    let key = data_dir.join(KEY_FILE);
-    if !key.exists() {
-        return Err(format!("there is no development issuer key at {}", key.display()));
-    }
-    let issuer = DevIssuer::load_or_create(data_dir).map_err(|e| e.to_string())?;
+async fn dev_issuer(
+    data_dir: &Path,
+    api: &Api,
+    issuers: &dyn DevIssuers,
+) -> Result<Box<dyn DevIssuer + Send + Sync>, String> {
+    let issuer = issuers.load(data_dir)?;
+    let key = issuer.key_path().to_path_buf();
     let reply = api
         .send("the development issuer's keys", reqwest::Method::GET, JWKS_PATH, None, None, None)
         .await

@@ -24,8 +24,8 @@ use super::common::{Targets, goal, millis};
 use super::load::{Measurement, closed_loop};
 use super::report::{table, thousands};
 use super::seed::{CaseTemplate, seed};
-use crate::eventstore::Position;
-use crate::eventstore::open::Database;
+use fiks_digisos::eventstore::Position;
+use fiks_digisos::eventstore::open::Database;
 
 /// The goal: p50 at the large size over p50 at the small size.
 pub const P50_GOAL: f64 = 1.5;
@@ -449,7 +449,7 @@ mod tests {
     #[tokio::test]
     async fn seeding_works_on_postgres() {
         let config = tiny();
-        let server = crate::testkit::server_url();
+        let server = fiks_digisos::testkit::server_url();
         let mut seeded = Seeded::start(Backend::Postgres, &server, config.large).await.expect("an app");
         let grown = seeded.grow_to(5, 2).await;
         let sized = seeded.queries(&config).await;

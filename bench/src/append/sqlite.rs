@@ -7,9 +7,9 @@ use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePool, SqlitePo
 use uuid::Uuid;
 
 use super::{EVENT_TYPE, SqliteFigures, new_event, payload, slot, stream_name};
-use crate::bench::load::{Measurement, closed_loop};
-use crate::bench::scratch::ScratchSqlite;
-use crate::eventstore::open::Database;
+use crate::load::{Measurement, closed_loop};
+use crate::scratch::ScratchSqlite;
+use fiks_digisos::eventstore::open::Database;
 
 /// The longest the set-up (migrations) may take.
 const SETUP_TIMEOUT: Duration = Duration::from_secs(60);

@@ -1,21 +1,21 @@
 //! The demo's HTTP client: the service's public API as an outside party calls it (bearer tokens, JSON,
-//! hand-written multipart bodies, the read-your-writes position header), with typed failures that say which
-//! request failed and what the service answered.
+//! multipart bodies, the read-your-writes position header), with typed failures that say which request failed
+//! and what the service answered.
 //!
-//! The multipart bodies are written part by part, because this build's reqwest has no multipart feature and
-//! because Nav's client sends exactly this shape: JSON parts as `text/plain`, then a `vedleggSpesifikasjon:<i>`
-//! metadata part before each `dokument:<i>` file part.
+//! The multipart bodies are reqwest's, in the shape Nav's client sends: JSON parts as `text/plain`, then a
+//! `vedleggSpesifikasjon:<i>` metadata part before each `dokument:<i>` file part ([`Form`]).
 
 use std::time::Duration;
 
 use reqwest::Method;
 use serde_json::{Value, json};
 
-use crate::http::POSITION_HEADER;
-use crate::http::read_side::MIN_POSITION_HEADER;
-
 /// The REST prefix of the Digisos API.
 pub const PREFIX: &str = "/digisos/api/v1";
+/// The header a command's answer carries its position in (README "Reading your own writes").
+pub const POSITION_HEADER: &str = "x-digisos-position";
+/// The header a read names the position it must reflect with.
+pub const MIN_POSITION_HEADER: &str = "x-digisos-min-position";
 /// How long one request may take before the demo gives up on it.
 const REQUEST_TIMEOUT: Duration = Duration::from_secs(60);
 /// How long a GraphQL read keeps being retried while the read models have not caught up.
@@ -124,7 +124,7 @@ impl Api {
         path: &str,
         token: Option<&str>,
         min_position: Option<&str>,
-        body: Option<(String, Vec<u8>)>,
+        body: Option<Body>,
     ) -> Result<Reply, ApiFailure> {
         let url = format!("{}{path}", self.base);
         let mut request = self.client.request(method, &url);
@@ -134,8 +134,12 @@ impl Api {
         if let Some(position) = min_position {
             request = request.header(MIN_POSITION_HEADER, position);
         }
-        if let Some((content_type, bytes)) = body {
-            request = request.header("content-type", content_type).body(bytes);
+        match body {
+            Some(Body::Bytes { content_type, bytes }) => {
+                request = request.header("content-type", content_type).body(bytes);
+            }
+            Some(Body::Form(form)) => request = request.multipart(form.0),
+            None => {}
         }
         let unreachable = |source| ApiFailure::Unreachable { what: what.to_owned(), url: url.clone(), source };
         let response = request.send().await.map_err(unreachable)?;
@@ -159,14 +163,13 @@ impl Api {
         token: &str,
         body: &Value,
     ) -> Result<Reply, ApiFailure> {
-        let bytes = body.to_string().into_bytes();
-        self.send(what, method, path, Some(token), None, Some(("application/json".into(), bytes))).await
+        let body = Body::json(body);
+        self.send(what, method, path, Some(token), None, Some(body)).await
     }
 
     /// A multipart POST.
     pub async fn post_form(&self, what: &str, path: &str, token: &str, form: Form) -> Result<Reply, ApiFailure> {
-        let (content_type, bytes) = (Form::content_type(), form.finish());
-        self.send(what, Method::POST, path, Some(token), None, Some((content_type, bytes))).await
+        self.send(what, Method::POST, path, Some(token), None, Some(Body::Form(form))).await
     }
 
     /// Runs a GraphQL query and returns its `data`. With `min_position`, the service answers once its read
@@ -181,9 +184,9 @@ impl Api {
         min_position: Option<&str>,
     ) -> Result<Value, ApiFailure> {
         let deadline = tokio::time::Instant::now() + CATCH_UP_PATIENCE;
-        let body = json!({"query": query, "variables": variables}).to_string().into_bytes();
+        let body = json!({"query": query, "variables": variables});
         loop {
-            let content = Some(("application/json".to_owned(), body.clone()));
+            let content = Some(Body::json(&body));
             let reply = self.send(what, Method::POST, "/graphql", Some(token), min_position, content).await?;
             let answer = reply.json();
             let errors = answer.get("errors").filter(|e| !e.is_null());
@@ -205,4 +208,59 @@ impl Api {
     }
 }
 
-pub use crate::multipart_form::Form;
+/// A request's body.
+#[derive(Debug)]
+pub enum Body {
+    /// Bytes of a content type.
+    Bytes {
+        /// The `Content-Type`.
+        content_type: String,
+        /// The bytes.
+        bytes: Vec<u8>,
+    },
+    /// A `multipart/form-data` form.
+    Form(Form),
+}
+
+impl Body {
+    /// A JSON body.
+    pub fn json(value: &Value) -> Self {
+        Body::Bytes { content_type: "application/json".to_owned(), bytes: value.to_string().into_bytes() }
+    }
+}
+
+/// A multipart form as Nav's client sends a søknad or an ettersendelse: JSON parts as `text/plain;charset=UTF-8`
+/// without a file name, then per file the pair `vedleggSpesifikasjon:<i>` (`{filnavn, mimetype, storrelse}`)
+/// and `dokument:<i>` (its bytes, `application/octet-stream`, with the file name).
+#[derive(Debug, Default)]
+pub struct Form(reqwest::multipart::Form);
+
+impl Form {
+    /// An empty form.
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    /// A JSON part as Nav sends it.
+    pub fn json(self, name: &str, value: &Value) -> Self {
+        Self(self.0.part(name.to_owned(), text_part(value.to_string())))
+    }
+
+    /// Nav's file pair for file number `i`.
+    pub fn file(self, i: usize, filnavn: &str, mimetype: &str, bytes: &[u8]) -> Self {
+        let spesifikasjon = json!({"filnavn": filnavn, "mimetype": mimetype, "storrelse": bytes.len()});
+        let dokument = reqwest::multipart::Part::bytes(bytes.to_vec())
+            .file_name(filnavn.to_owned())
+            .mime_str("application/octet-stream")
+            .expect("a valid MIME type");
+        Self(
+            self.0
+                .part(format!("vedleggSpesifikasjon:{i}"), text_part(spesifikasjon.to_string()))
+                .part(format!("dokument:{i}"), dokument),
+        )
+    }
+}
+
+fn text_part(text: String) -> reqwest::multipart::Part {
+    reqwest::multipart::Part::text(text).mime_str("text/plain;charset=UTF-8").expect("a valid MIME type")
+}

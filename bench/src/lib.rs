@@ -21,6 +21,7 @@ pub mod append;
 pub mod client;
 pub mod common;
 pub mod fiks_io;
+pub mod form;
 pub mod freshness;
 pub mod load;
 pub mod query;

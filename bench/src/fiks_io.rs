@@ -40,8 +40,8 @@ use super::client::{FIKS_ORG_ID, Form, KOMMUNE, PREFIX, expect_status, kommune_c
 use super::common::{Summary, Targets, millis};
 use super::rate::open_loop;
 use super::report::table;
-use crate::fiksio::melding::{METADATA_FIL, SOKNAD_MOTTATT_V1, queue_name};
-use crate::fiksio::utsending::{declare_account_queue, long_string};
+use fiks_digisos::fiksio::melding::{METADATA_FIL, SOKNAD_MOTTATT_V1, queue_name};
+use fiks_digisos::fiksio::utsending::{declare_account_queue, long_string};
 
 /// The broker the benchmark uses unless `DIGISOS_BENCH_AMQP_URL` names another: the machine's RabbitMQ.
 pub const DEFAULT_AMQP_URL: &str = "amqp://guest:guest@127.0.0.1:5672/%2f";
@@ -411,7 +411,7 @@ impl Fagsystem {
     /// configuration, an integration issued by the admin API) and consumes the account's queue.
     async fn fiks_io(app: &BenchApp, amqp_url: &str, arrivals: Arc<Arrivals>) -> Result<Self, String> {
         let hub = app.fiks_io.as_ref().ok_or("the app runs without the Fiks IO channel")?.konto_id();
-        let (certificate, key) = crate::kryptering::config::self_signed("fagsystem konto", 2048, 2)
+        let (certificate, key) = fiks_digisos::kryptering::config::self_signed("fagsystem konto", 2048, 2)
             .map_err(|e| format!("the account's key pair: {e:#}"))?;
         let pem = certificate.to_pem().map_err(|e| format!("the account's certificate: {e}"))?;
         let konto = Uuid::new_v4();
@@ -420,7 +420,7 @@ impl Fagsystem {
         config["fiksIoSertifikat"] = json!(String::from_utf8_lossy(&pem));
         app.configure_kommune_as(&config).await?;
         let url = format!("{}{PREFIX}/admin/kommuner/{KOMMUNE}/fiks-io/integrasjon", app.base);
-        let admin = app.token(&crate::auth::dev_issuer::DevRole::Admin)?;
+        let admin = app.token(&fiks_digisos::auth::dev_issuer::DevRole::Admin)?;
         let integrasjon: Value = expect_status(app.client().post(url).bearer_auth(admin), 201)
             .await
             .map_err(|e| format!("issue the integration: {e}"))?

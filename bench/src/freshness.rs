@@ -21,7 +21,7 @@ use super::client::{Subscriber, gql, hendelser, soknad_body, synthetic_fnrs};
 use super::common::{Summary, Targets, goal, millis};
 use super::rate::open_loop;
 use super::report::table;
-use crate::eventstore::StreamName;
+use fiks_digisos::eventstore::StreamName;
 
 /// The goal for p99, query and subscription alike.
 pub const P99_GOAL: Duration = Duration::from_millis(50);

@@ -31,6 +31,10 @@ use uuid::Uuid;
 
 use api::{Api, ApiFailure, Form, PREFIX};
 use tokens::Tokens;
+pub use tokens::{DevIssuer, DevIssuers, Party};
+
+/// The demo's citizen when none is given: a synthetic fødselsnummer (valid control digits, no real person).
+pub const EXAMPLE_FNR: &str = "01817012309";
 
 /// How long the demo waits for the staff lookups to show in the citizen's log.
 const INNSYNSLOGG_PATIENCE: Duration = Duration::from_secs(30);
@@ -62,7 +66,7 @@ pub struct DemoArgs {
     #[arg(long, env = "DIGISOS_DEMO_ADMIN_TOKEN", hide_env_values = true)]
     pub admin_token: Option<String>,
     /// The citizen (must be the citizen token's `pid`).
-    #[arg(long, default_value = crate::auth::token_cli::EXAMPLE_FNR)]
+    #[arg(long, default_value = EXAMPLE_FNR)]
     pub fnr: String,
     /// The Nav support employee's NAVident (of the staff token).
     #[arg(long, default_value = "Z123456")]
@@ -139,8 +143,10 @@ fn unexpected(message: impl Into<String>) -> StepFailure {
 }
 
 /// Runs the demo against the service `args.url`, writing the story to `out`.
-pub async fn run(args: &DemoArgs, out: &mut dyn Write) -> Result<DemoSummary, DemoError> {
-    let mut demo = Demo { args, out, number: 0, api: None, tokens: None, fiks_org_id: String::new(), case: None };
+/// Tokens not given in `args` are minted with the development issuer `issuers` finds in `args.data_dir`.
+pub async fn run(args: &DemoArgs, issuers: &dyn DevIssuers, out: &mut dyn Write) -> Result<DemoSummary, DemoError> {
+    let mut demo =
+        Demo { args, issuers, out, number: 0, api: None, tokens: None, fiks_org_id: String::new(), case: None };
     demo.begin()?;
     let result = demo.service().await;
     demo.check(result)?;
@@ -200,6 +206,7 @@ struct Case {
 
 struct Demo<'a> {
     args: &'a DemoArgs,
+    issuers: &'a dyn DevIssuers,
     out: &'a mut dyn Write,
     number: usize,
     api: Option<Api>,
@@ -253,7 +260,7 @@ impl Demo<'_> {
             let reasons = body["reasons"].to_string();
             self.say(&format!("note: the service reports itself not ready ({}): {reasons}", ready.status))?;
         }
-        let tokens = tokens::resolve(self.args, &api).await?;
+        let tokens = tokens::resolve(self.args, &api, self.issuers).await?;
         let source = match &tokens.minted_from {
             Some(key) => format!("tokens minted with the development issuer key {}", key.display()),
             None => "tokens given on the command line".to_owned(),

@@ -43,7 +43,7 @@ use super::common::{Summary, millis};
 use super::rate::{RateSample, open_loop};
 use super::report::{Machine, provenance, table, write_section};
 use super::scratch::{DEFAULT_POSTGRES_URL, ScratchPostgres, ScratchSqlite};
-use crate::auth::dev_issuer::{DevIssuer, DevRole};
+use fiks_digisos::auth::dev_issuer::{DevIssuer, DevRole};
 
 const MINE: &str = "{ mineSaker { fiksDigisosId status kommunenummer sistOppdatert navKontor } }";
 const KOMMUNE_SAKER: &str =
@@ -163,7 +163,7 @@ pub async fn run(args: &SoakArgs) -> Result<(), String> {
     let text = render(&provenance("digisos-bench soak", &machine), &report);
     println!("\n{text}");
     if args.write {
-        let path = args.output.clone().unwrap_or_else(|| Path::new(env!("CARGO_MANIFEST_DIR")).join("RELIABILITY.md"));
+        let path = args.output.clone().unwrap_or_else(|| super::report::repository().join("RELIABILITY.md"));
         write_section(&path, "soak", &text)?;
         eprintln!("wrote the soak section of {}", path.display());
     }
@@ -487,7 +487,7 @@ async fn soak_on(
     }
 
     let minutes = args.minutes.max(0.05);
-    let ttl = Duration::from_secs_f64(minutes * 60.0 + 1800.0).min(crate::auth::dev_issuer::MAX_TTL);
+    let ttl = Duration::from_secs_f64(minutes * 60.0 + 1800.0).min(fiks_digisos::auth::dev_issuer::MAX_TTL);
     let issuer = DevIssuer::load_or_create(data_dir).map_err(|e| format!("the development key: {e}"))?;
     let mint = |role: DevRole| issuer.mint(&role, ttl).map_err(|e| format!("cannot mint a token: {e}"));
     let fnrs = synthetic_fnrs(CITIZENS);

@@ -28,7 +28,7 @@ use super::common::{Summary, Targets, goal, millis};
 use super::load::{Measurement, closed_loop};
 use super::rate::open_loop;
 use super::report::{table, thousands};
-use crate::auth::{Authenticator, Caller};
+use fiks_digisos::auth::{Authenticator, Caller};
 
 /// The goal: GraphQL's rate over the reference's.
 pub const RATIO_GOAL: f64 = 0.6;
@@ -243,7 +243,7 @@ async fn compare(target: &Target, config: &QueryConfig) -> Result<QueryFigures, 
 /// The `sak` query selecting every field of `InnsynSak` and, recursively, of the object types under it (from
 /// the schema's SDL; fields with arguments are left out).
 pub fn full_sak_query() -> Result<String, String> {
-    let types = object_types(&crate::graphql::sdl());
+    let types = object_types(&fiks_digisos::graphql::sdl());
     let selection = selection(&types, "InnsynSak", &mut HashSet::new())?;
     Ok(format!("query($id: String!) {{ sak(fiksDigisosId: $id) {selection} }}"))
 }

@@ -302,7 +302,7 @@ async fn ladder(app: &BenchApp, config: &SubmitConfig, flow: Flow) -> Result<Vec
         client: app.client().clone(),
         base: app.base.clone(),
         citizens,
-        nav_system: app.token(&crate::auth::dev_issuer::DevRole::NavSystem)?,
+        nav_system: app.token(&fiks_digisos::auth::dev_issuer::DevRole::NavSystem)?,
         certificate,
         pdf_bytes: config.pdf_bytes,
     });

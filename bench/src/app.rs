@@ -15,17 +15,17 @@ use tokio::task::JoinHandle;
 
 use super::client::{FAGSYSTEM_ORGNR, KOMMUNE, PREFIX, expect_status, kommune_config, position_of};
 use super::scratch::{ScratchPostgres, ScratchSqlite};
-use crate::auth::dev_issuer::DevRole;
-use crate::auth::{AuthConfig, Authenticator};
-use crate::documents::DocumentStore;
-use crate::eventstore::open::Database;
-use crate::eventstore::{DynEventStore, Position};
-use crate::fiksio::{FiksIoConfig, Kanal};
-use crate::http::multipart::UploadLimits;
-use crate::http::read_side::{ReadSide, with_read_side};
-use crate::http::{AppState, HttpLimits};
-use crate::kryptering::KrypteringConfig;
-use crate::projection_runner::{ProjectionRunner, RunnerOptions, read_db};
+use fiks_digisos::auth::dev_issuer::DevRole;
+use fiks_digisos::auth::{AuthConfig, Authenticator};
+use fiks_digisos::documents::DocumentStore;
+use fiks_digisos::eventstore::open::Database;
+use fiks_digisos::eventstore::{DynEventStore, Position};
+use fiks_digisos::fiksio::{FiksIoConfig, Kanal};
+use fiks_digisos::http::multipart::UploadLimits;
+use fiks_digisos::http::read_side::{ReadSide, with_read_side};
+use fiks_digisos::http::{AppState, HttpLimits};
+use fiks_digisos::kryptering::KrypteringConfig;
+use fiks_digisos::projection_runner::{ProjectionRunner, RunnerOptions, read_db};
 
 /// The largest file the benchmark app accepts (the submissions send 100 KB files).
 pub const MAX_FILE_BYTES: u64 = 4 * 1024 * 1024;
@@ -168,7 +168,7 @@ impl BenchApp {
         database.migrate().await.map_err(|e| format!("cannot migrate: {e}"))?;
         let auth_config = AuthConfig { issuers: "[]".into(), dev_mode: true };
         let auth = Arc::new(
-            crate::auth::Authenticator::from_config(&auth_config, folder.folder())
+            fiks_digisos::auth::Authenticator::from_config(&auth_config, folder.folder())
                 .map_err(|e| format!("authenticator: {e}"))?,
         );
         let documents = DocumentStore::local(&folder.folder().join("documents"), MAX_FILE_BYTES)
@@ -206,16 +206,16 @@ impl BenchApp {
             .map_err(|e| format!("cannot start the projections: {e}"))?;
         let read_side = ReadSide::new(read_db(&database), Arc::new(runner), Duration::from_secs(30));
         let publisher = fiks_io.clone().map(|kanal| {
-            crate::fiksio::utsending::spawn(crate::fiksio::utsending::Utsending {
+            fiks_digisos::fiksio::utsending::spawn(fiks_digisos::fiksio::utsending::Utsending {
                 kanal,
                 store: store.clone(),
                 documents,
                 database: database.clone(),
-                give_up_after: crate::fiksio::utsending::GIVE_UP_AFTER,
+                give_up_after: fiks_digisos::fiksio::utsending::GIVE_UP_AFTER,
                 read: read_side.db.clone(),
             })
         });
-        let app = with_read_side(crate::app::app(state, &limits), read_side.clone());
+        let app = with_read_side(fiks_digisos::app::app(state, &limits), read_side.clone());
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.map_err(|e| format!("bind: {e}"))?;
         let base = format!("http://{}", listener.local_addr().map_err(|e| format!("local address: {e}"))?);
         let server = tokio::spawn(async move {
