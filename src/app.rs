@@ -28,7 +28,30 @@ pub fn routes(state: &AppState) -> AccessRouter<AppState> {
     }
     let router = crate::api::routes(router, state);
     let router = crate::graphql::routes(router, state);
-    crate::manual::routes(router)
+    let router = crate::manual::routes(router);
+    openapi(router, state)
+}
+
+/// The OpenAPI document of the routes above, served to anyone, and Swagger UI over it in development mode.
+fn openapi(router: AccessRouter<AppState>, state: &AppState) -> AccessRouter<AppState> {
+    use crate::api::openapi::{PATH, UI_PATH, document};
+    let mut rules = router.rules();
+    rules.push((Method::GET, PATH.to_owned(), Rule::Public));
+    let json = match document(&rules).to_pretty_json() {
+        Ok(json) => axum::body::Bytes::from(json),
+        Err(e) => unreachable!("the OpenAPI document is plain data and always serializes: {e}"),
+    };
+    let serve = get(move || {
+        let json = json.clone();
+        async move { ([(axum::http::header::CONTENT_TYPE, "application/json")], json) }
+    });
+    let router = router.route(&[Method::GET], PATH, serve, Rule::Public);
+    if state.auth.dev_issuer().is_none() {
+        return router;
+    }
+    let ui = utoipa_swagger_ui::SwaggerUi::new(UI_PATH).config(utoipa_swagger_ui::Config::from(PATH));
+    let paths = [UI_PATH.to_owned(), format!("{UI_PATH}/"), format!("{UI_PATH}/{{*rest}}")];
+    router.merge_with_rule(Router::from(ui), &[Method::GET], &paths, Rule::Public)
 }
 
 /// The whole application: routes, access enforcement and the shared layers.

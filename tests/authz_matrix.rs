@@ -43,6 +43,10 @@ const REST: &[(&str, &str, &[&str])] = &[
     ("GET", "/internal/isready", ALL),
     ("GET", "/internal/metrics", ALL),
     ("GET", "/dev-issuer/jwks.json", ALL),
+    ("GET", "/digisos/api/v1/openapi.json", ALL),
+    ("GET", "/digisos/api/v1/swagger-ui", ALL),
+    ("GET", "/digisos/api/v1/swagger-ui/", ALL),
+    ("GET", "/digisos/api/v1/swagger-ui/{*rest}", ALL),
     ("GET", "/digisos/api/v1/admin/kommuner/{kommunenummer}", ADMIN),
     ("PUT", "/digisos/api/v1/admin/kommuner/{kommunenummer}", ADMIN),
     ("POST", "/digisos/api/v1/admin/kommuner/{kommunenummer}/fiks-io/integrasjon", ADMIN),
@@ -165,6 +169,7 @@ fn concrete(template: &str, case_id: &str) -> String {
         .replace("{dokumentlagerId}", SOME_ID)
         .replace("{filId}", SOME_ID)
         .replace("{kontoId}", SOME_ID)
+        .replace("{*rest}", "index.html")
 }
 
 /// The token of each kind (`None` for anonymous).

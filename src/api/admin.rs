@@ -51,6 +51,11 @@ pub fn routes(router: AccessRouter<AppState>) -> AccessRouter<AppState> {
         )
 }
 
+/// This module's operations in the REST API's OpenAPI document (merged by `crate::api::openapi`).
+#[derive(utoipa::OpenApi)]
+#[openapi(paths(read_kommune, configure_kommune, issue_integrasjon))]
+pub(crate) struct Doc;
+
 /// A kommune's configuration as answered: the integration's id, never its password hash.
 #[derive(Debug, Serialize)]
 #[serde(rename_all = "camelCase")]
@@ -81,6 +86,31 @@ fn stream_of(kommunenummer: Kommunenummer) -> Result<StreamName, ApiError> {
     })
 }
 
+#[utoipa::path(
+    get,
+    path = "/digisos/api/v1/admin/kommuner/{kommunenummer}",
+    tag = "admin",
+    operation_id = "admin_read_kommune",
+    summary = "Read a kommune's configuration",
+    description = "The kommune's whole configuration (Fiks Konfigurasjon's `KommuneInfo` field names), with \
+        `kommunenummer` and `sistEndret` added and the Fiks IO integration shown only by its \
+        `fiksIoIntegrasjonId` (never its password hash). Read from the kommune's own event stream, not a read \
+        model, so an administrator sees their own write at once (no `x-digisos-min-position` needed).",
+    params(
+        ("kommunenummer" = String, Path, description = "The kommune's number: exactly four digits, e.g. `0301`."),
+    ),
+    responses(
+        (status = 200, description = "The configuration: `kommunenummer`, `fiksOrgId`, `fagsystemOrgnr`, \
+            `navEnheter`, `kanMottaSoknader`, `kanOppdatereStatus`, `harMidlertidigDeaktivertMottak`, \
+            `harMidlertidigDeaktivertOppdateringer`, `harNksTilgang`, `kontaktpersoner`, `behandlingsansvarlig`, \
+            `fiksIoKontoId`, `fiksIoSertifikat`, `fiksIoIntegrasjonId` (the optional ones only when set) and \
+            `sistEndret`.", body = serde_json::Value, content_type = "application/json"),
+        (status = 400, description = "`kommunenummer` is not four digits."),
+        (status = 403, description = "The caller is not an administrator."),
+        (status = 404, description = "The kommune has no configuration."),
+        (status = 503, description = "The event store is unavailable; retry shortly."),
+    )
+)]
 async fn read_kommune(
     State(state): State<AppState>,
     _admin: AdminCaller,
@@ -92,6 +122,47 @@ async fn read_kommune(
     Ok(answer(&kommune)?.into_response())
 }
 
+#[utoipa::path(
+    put,
+    path = "/digisos/api/v1/admin/kommuner/{kommunenummer}",
+    tag = "admin",
+    operation_id = "admin_configure_kommune",
+    summary = "Set a kommune's whole configuration",
+    description = "Creates or replaces the kommune's whole configuration (a `KommuneKonfigurert` event on the \
+        kommune's stream) and answers it as the GET does, 200 whether it was created or changed. Idempotent: the \
+        same configuration again appends nothing. `fiksOrgId` cannot change once set. A Fiks IO account \
+        (`fiksIoKontoId`) needs its certificate (`fiksIoSertifikat`: an RSA X.509 certificate in PEM, valid now) \
+        and belongs to one kommune only. The Fiks IO integration is never taken from the body: it is kept while \
+        the account stays the same and dropped when the account changes (issue a new one with \
+        `POST .../fiks-io/integrasjon`). The answer carries `x-digisos-position`.",
+    params(
+        ("kommunenummer" = String, Path, description = "The kommune's number: exactly four digits, e.g. `0301`."),
+    ),
+    request_body(content = serde_json::Value, content_type = "application/json", description = "The whole \
+        configuration in `KommuneInfo`'s field names: `fiksOrgId` (UUID), `fagsystemOrgnr` (organisation numbers \
+        that may act as the kommune's fagsystem), `navEnheter` (four-digit NAV office numbers), the booleans \
+        `kanMottaSoknader`, `kanOppdatereStatus`, `harMidlertidigDeaktivertMottak`, \
+        `harMidlertidigDeaktivertOppdateringer` and `harNksTilgang`, `kontaktpersoner` (`fagansvarligEpost`, \
+        `tekniskAnsvarligEpost`: lists of e-mail addresses), and optionally `behandlingsansvarlig`, \
+        `fiksIoKontoId` (UUID) with `fiksIoSertifikat` (PEM)."),
+    responses(
+        (status = 200, description = "The configuration as now stored, as the GET answers it.",
+            body = serde_json::Value, content_type = "application/json",
+            headers(
+                ("x-digisos-position" = String, description = "The position of the kommune stream's last event \
+                    (`<commit>-<prepare>`); send it back as `x-digisos-min-position` to read your own write.")
+            )),
+        (status = 400, description = "`kommunenummer` is not four digits, the body is not a kommune \
+            configuration, or it is not valid (a repeated entry, an e-mail address without `@`, `fiksIoKontoId` \
+            without `fiksIoSertifikat` or the other way round, a certificate that is not PEM X.509, not RSA or \
+            not valid now); the problems are named at their JSON paths."),
+        (status = 403, description = "The caller is not an administrator."),
+        (status = 409, description = "The body changes the kommune's `fiksOrgId`, its `fiksIoKontoId` is another \
+            kommune's or the hub's own Fiks IO account, or a concurrent write got there first."),
+        (status = 413, description = "The body is larger than the service accepts."),
+        (status = 503, description = "The event store or the kommune register is unavailable; retry shortly."),
+    )
+)]
 async fn configure_kommune(
     State(state): State<AppState>,
     _admin: AdminCaller,
@@ -150,6 +221,35 @@ async fn account_not_taken(
 /// and password, the password answered once and kept only as its Argon2id hash. 201
 /// `{integrasjonId, integrasjonPassord, kontoId}`; 404 for a kommune without configuration, 409 without
 /// `fiksIoKontoId`.
+#[utoipa::path(
+    post,
+    path = "/digisos/api/v1/admin/kommuner/{kommunenummer}/fiks-io/integrasjon",
+    tag = "admin",
+    operation_id = "admin_issue_integrasjon",
+    summary = "Issue a new Fiks IO integration for a kommune's account",
+    description = "Issues a new Fiks IO integration (id and password) for the kommune's Fiks IO account, \
+        replacing the one before: the previous integration stops working. The password is answered this once; \
+        the hub keeps only its Argon2id hash. Not idempotent: every call issues new credentials. The kommune \
+        must be configured with a `fiksIoKontoId`. The answer carries `x-digisos-position`.",
+    params(
+        ("kommunenummer" = String, Path, description = "The kommune's number: exactly four digits, e.g. `0301`."),
+    ),
+    responses(
+        (status = 201, description = "The new integration: `integrasjonId` (UUID), `integrasjonPassord` (shown \
+            only now) and `kontoId` (the kommune's Fiks IO account).", body = serde_json::Value,
+            content_type = "application/json",
+            headers(
+                ("x-digisos-position" = String, description = "The position of the kommune stream's last event \
+                    (`<commit>-<prepare>`); send it back as `x-digisos-min-position` to read your own write.")
+            )),
+        (status = 400, description = "`kommunenummer` is not four digits."),
+        (status = 403, description = "The caller is not an administrator."),
+        (status = 404, description = "The kommune has no configuration."),
+        (status = 409, description = "The kommune names no Fiks IO account (`fiksIoKontoId`), or a concurrent write \
+            got there first."),
+        (status = 503, description = "The event store is unavailable; retry shortly."),
+    )
+)]
 async fn issue_integrasjon(
     State(state): State<AppState>,
     _admin: AdminCaller,

@@ -38,6 +38,43 @@ pub fn routes(router: AccessRouter<AppState>) -> AccessRouter<AppState> {
     )
 }
 
+/// This module's operations in the REST API's OpenAPI document (merged by `crate::api::openapi`).
+#[derive(utoipa::OpenApi)]
+#[openapi(paths(last_ned))]
+pub(crate) struct Doc;
+
+#[utoipa::path(
+    get,
+    path = "/digisos/api/v1/dokumentlager/nedlasting/{dokumentlagerId}",
+    tag = "dokumenter",
+    operation_id = "dokumenter_last_ned",
+    summary = "Download a case's file from the document store",
+    description = "The bytes of one file of a case (a PDF or attachment, as its `DokumentInfo` names it), streamed \
+        with the file's media type as `Content-Type`, its length, and `Content-Disposition: inline` with the file \
+        name. For the case's own citizen and for a fagsystem of the case's kommune (checked against the \
+        kommune's current configuration); Nav staff never see files (403). Any other citizen or fagsystem gets \
+        404, exactly as for an id that does not exist. A deleted case's file answers 410. Which case a document \
+        belongs to comes from the `mottak` read model; send `x-digisos-min-position` to read your own writes.",
+    params(
+        ("dokumentlagerId" = uuid::Uuid, Path, description = "The file's dokumentlager id (a value that is not a \
+            UUID answers 404)."),
+        ("x-digisos-min-position" = Option<String>, Header, description = "Read-your-writes: the \
+            `x-digisos-position` of an earlier command's answer; the read waits until the mottak read model has \
+            reached it (400 when malformed, 503 when it is not reached in time)."),
+    ),
+    responses(
+        (status = 200, description = "The file's bytes, with its own media type as `Content-Type` (e.g. \
+            `application/pdf`), `Content-Length` and `Content-Disposition: inline; filename=...`.",
+            body = Vec<u8>, content_type = "application/octet-stream"),
+        (status = 400, description = "`x-digisos-min-position` is malformed."),
+        (status = 403, description = "The caller is neither a citizen nor a fagsystem (Nav staff, administrators)."),
+        (status = 404, description = "No such document, or not one of the caller's (another citizen's, another \
+            kommune's)."),
+        (status = 410, description = "The document's case was deleted."),
+        (status = 503, description = "The document index or the document store is unavailable, or the read model \
+            has not reached `x-digisos-min-position` in time; retry shortly."),
+    )
+)]
 pub(crate) async fn last_ned(
     State(state): State<AppState>,
     caller: Caller,

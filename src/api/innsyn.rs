@@ -67,7 +67,38 @@ pub fn routes(router: AccessRouter<AppState>) -> AccessRouter<AppState> {
         .route(&[Method::POST], "/digisos/api/v1/soknader/dokumenter", post(dokumenter), CITIZEN)
 }
 
+/// This module's operations in the REST API's OpenAPI document (merged by `crate::api::openapi`).
+#[derive(utoipa::OpenApi)]
+#[openapi(paths(saker, sak, dokument, dokumenter))]
+pub(crate) struct Doc;
+
 /// `GET /soknader/soknader`: the caller's shown cases, most recently changed first.
+#[utoipa::path(
+    get,
+    path = "/digisos/api/v1/soknader/soknader",
+    tag = "innsyn",
+    operation_id = "innsyn_saker",
+    summary = "List the citizen's own cases as DigisosSak",
+    description = "The cases of the citizen whose token calls (Nav's innsyn-api with the citizen's own token), each \
+        as a `DigisosSak` (`fiksDigisosId`, `sokerFnr`, `fiksOrgId`, `kommunenummer`, `sistEndret`, \
+        `originalSoknadNAV`, `ettersendtInfoNAV`, `digisosSoker`, `tilleggsinformasjon`), most recently changed \
+        first. There is no paging: the answer holds at most 1000 cases. Cases that are not shown to the citizen \
+        (deleted ones, and paper cases the kommune has published nothing for yet) are left out. Read from the \
+        `innsyn` read model; send `x-digisos-min-position` to read your own writes.",
+    params(
+        ("x-digisos-min-position" = Option<String>, Header, description = "Read-your-writes: the \
+            `x-digisos-position` of an earlier command's answer; the read waits until the innsyn read model has \
+            reached it (400 when malformed, 503 when it is not reached in time)."),
+    ),
+    responses(
+        (status = 200, description = "The citizen's cases as a JSON array of `DigisosSak`, newest change first \
+            (empty when there are none).", body = serde_json::Value, content_type = "application/json"),
+        (status = 400, description = "`x-digisos-min-position` is malformed."),
+        (status = 403, description = "The token is not a citizen's."),
+        (status = 503, description = "The read model is unavailable, has not reached `x-digisos-min-position` in \
+            time, or is being rebuilt; retry shortly."),
+    )
+)]
 async fn saker(
     CitizenCaller(fnr): CitizenCaller,
     read: ReadSide,
@@ -85,6 +116,34 @@ async fn saker(
 }
 
 /// `GET /soknader/{digisosId}`.
+#[utoipa::path(
+    get,
+    path = "/digisos/api/v1/soknader/{digisosId}",
+    tag = "innsyn",
+    operation_id = "innsyn_sak",
+    summary = "Read one of the citizen's cases as DigisosSak",
+    description = "One case of the calling citizen as `DigisosSak` (the same shape as in the list). Another \
+        citizen's case answers 404, exactly like a case that does not exist, and so does a paper case the kommune \
+        has published nothing for yet; a deleted case answers 410 to its own citizen. Read from the `innsyn` read \
+        model; send `x-digisos-min-position` to read your own writes.",
+    params(
+        ("digisosId" = uuid::Uuid, Path, description = "The case's fiksDigisosId."),
+        ("x-digisos-min-position" = Option<String>, Header, description = "Read-your-writes: the \
+            `x-digisos-position` of an earlier command's answer; the read waits until the innsyn read model has \
+            reached it (400 when malformed, 503 when it is not reached in time)."),
+    ),
+    responses(
+        (status = 200, description = "The case as `DigisosSak`.", body = serde_json::Value,
+            content_type = "application/json"),
+        (status = 400, description = "`digisosId` is not a fiksDigisosId (a UUID), or `x-digisos-min-position` is \
+            malformed."),
+        (status = 403, description = "The token is not a citizen's."),
+        (status = 404, description = "No such case of the calling citizen."),
+        (status = 410, description = "The case has been deleted."),
+        (status = 503, description = "The read model is unavailable, has not reached `x-digisos-min-position` in \
+            time, or is being rebuilt; retry shortly."),
+    )
+)]
 async fn sak(
     CitizenCaller(fnr): CitizenCaller,
     read: ReadSide,
@@ -100,6 +159,38 @@ async fn sak(
 }
 
 /// `GET /soknader/{digisosId}/dokumenter/{dokumentlagerId}`: the JSON document's bytes as stored.
+#[utoipa::path(
+    get,
+    path = "/digisos/api/v1/soknader/{digisosId}/dokumenter/{dokumentlagerId}",
+    tag = "innsyn",
+    operation_id = "innsyn_dokument",
+    summary = "Download one JSON document of the citizen's case",
+    description = "The bytes of one JSON document of the calling citizen's case, exactly as they were received: \
+        `soknad.json`, a `vedlegg.json`, or the case's current `digisos-soker.json` (the ids are the ones \
+        `DigisosSak` names). Files (PDFs, attachments) are not served here; download them from \
+        `/digisos/api/v1/dokumentlager/nedlasting/{dokumentlagerId}`. A document id that is not one of the \
+        case's JSON documents (including an earlier `digisos-soker.json`) answers 404. Read from the `innsyn` \
+        read model; send `x-digisos-min-position` to read your own writes.",
+    params(
+        ("digisosId" = uuid::Uuid, Path, description = "The case's fiksDigisosId."),
+        ("dokumentlagerId" = uuid::Uuid, Path, description = "The document's id, as `DigisosSak` names it (a \
+            value that is not a UUID answers 404)."),
+        ("x-digisos-min-position" = Option<String>, Header, description = "Read-your-writes: the \
+            `x-digisos-position` of an earlier command's answer; the read waits until the innsyn read model has \
+            reached it (400 when malformed, 503 when it is not reached in time)."),
+    ),
+    responses(
+        (status = 200, description = "The JSON document's stored bytes.", body = serde_json::Value,
+            content_type = "application/json"),
+        (status = 400, description = "`digisosId` is not a fiksDigisosId (a UUID), or `x-digisos-min-position` is \
+            malformed."),
+        (status = 403, description = "The token is not a citizen's."),
+        (status = 404, description = "No such case of the calling citizen, or no such JSON document on it."),
+        (status = 410, description = "The case has been deleted."),
+        (status = 503, description = "The read model or the document store is unavailable, the read model has not \
+            reached `x-digisos-min-position` in time, or it is being rebuilt; retry shortly."),
+    )
+)]
 async fn dokument(
     State(state): State<AppState>,
     CitizenCaller(fnr): CitizenCaller,
@@ -118,19 +209,56 @@ async fn dokument(
 }
 
 /// The bulk request: `{"dokumenter": [{"digisosId", "dokumentlagerId"}, …]}`.
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, utoipa::ToSchema)]
 struct DokumenterRequest {
     dokumenter: Vec<Onsket>,
 }
 
-#[derive(Debug, Deserialize)]
+/// One asked-for document: a case and the id of one of its JSON documents, both UUIDs.
+#[derive(Debug, Deserialize, utoipa::ToSchema)]
 #[serde(rename_all = "camelCase")]
 struct Onsket {
+    /// The case's fiksDigisosId (a UUID).
     digisos_id: String,
+    /// The JSON document's id, as `DigisosSak` names it (a UUID).
     dokumentlager_id: String,
 }
 
 /// `POST /soknader/dokumenter`: the asked-for JSON documents of the caller's cases as `multipart/mixed`.
+#[utoipa::path(
+    post,
+    path = "/digisos/api/v1/soknader/dokumenter",
+    tag = "innsyn",
+    operation_id = "innsyn_dokumenter",
+    summary = "Download many JSON documents of the citizen's cases at once",
+    description = "The bulk read innsyn-api uses for its case overview: the body lists `{digisosId, \
+        dokumentlagerId}` pairs (at most 100), and the answer is `multipart/mixed` with one part per document \
+        that is one of the calling citizen's JSON documents (`soknad.json`, a `vedlegg.json`, the current \
+        `digisos-soker.json`), in request order. Each part has `Content-Disposition: form-data; \
+        name=\"<fiksDigisosId>_<dokumentlagerId>\"` and `Content-Type: application/json`, and holds the \
+        document's stored bytes. An entry that is not such a document (unknown, another citizen's, deleted, an \
+        earlier `digisos-soker.json`) is left out rather than refused; an entry asked for twice comes once. A \
+        store failure mid-way ends the body early. A read only: repeating it is harmless. Send \
+        `x-digisos-min-position` to read your own writes.",
+    params(
+        ("x-digisos-min-position" = Option<String>, Header, description = "Read-your-writes: the \
+            `x-digisos-position` of an earlier command's answer; the read waits until the innsyn read model has \
+            reached it (400 when malformed, 503 when it is not reached in time)."),
+    ),
+    request_body(content = DokumenterRequest, content_type = "application/json", description = "`{\"dokumenter\": \
+        [{\"digisosId\": \"<uuid>\", \"dokumentlagerId\": \"<uuid>\"}, …]}`, at most 100 entries."),
+    responses(
+        (status = 200, description = "The found documents as `multipart/mixed` (boundary in the `Content-Type`), \
+            one `application/json` part per document, named `<fiksDigisosId>_<dokumentlagerId>`.",
+            body = String, content_type = "multipart/mixed"),
+        (status = 400, description = "The body is not `{\"dokumenter\": [...]}`, holds more than 100 entries, or \
+            holds ids that are not UUIDs (each named at its JSON path); or `x-digisos-min-position` is malformed."),
+        (status = 403, description = "The token is not a citizen's."),
+        (status = 413, description = "The body is larger than the service accepts."),
+        (status = 503, description = "The read model is unavailable or has not reached `x-digisos-min-position` \
+            in time; retry shortly."),
+    )
+)]
 async fn dokumenter(
     State(state): State<AppState>,
     CitizenCaller(fnr): CitizenCaller,

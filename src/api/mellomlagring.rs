@@ -61,6 +61,11 @@ pub fn routes(router: AccessRouter<AppState>, state: &AppState) -> AccessRouter<
         )
 }
 
+/// This module's operations in the REST API's OpenAPI document (merged by `crate::api::openapi`).
+#[derive(utoipa::OpenApi)]
+#[openapi(paths(upload, list, download, delete_one, delete_all))]
+pub(crate) struct Doc;
+
 /// `MellomlagringDto` as Nav's client reads it.
 #[derive(Debug, Serialize)]
 #[serde(rename_all = "camelCase")]
@@ -116,6 +121,47 @@ fn reference(path: &str) -> Result<NavEksternRefId, ApiError> {
 }
 
 /// `POST /mellomlagring/{navEksternRefId}`: stores the request's files; answers the whole list.
+#[utoipa::path(
+    post,
+    path = "/digisos/api/v1/mellomlagring/{navEksternRefId}",
+    tag = "mellomlagring",
+    operation_id = "mellomlagring_upload",
+    summary = "Store a vedlegg in the mellomlagring of a navEksternRefId",
+    description = "Nav's system identity uploads a vedlegg while the citizen is still filling in the søknad (or \
+        ettersendelse), as Nav's `MellomlagringClient` does: one file per request, several pairs are taken too. \
+        Each file may be CMS EnvelopedData for the certificate of `GET /digisos/api/v1/dokumentlager-public-key` \
+        and is stored decrypted. The v2 submission of the same `navEksternRefId` later takes the files it lists \
+        from here. The answer is the whole list now stored, and carries `x-digisos-position`.\n\n\
+        Not idempotent: each stored file gets a fresh `filId`, so a repeated upload stores the file again. At \
+        most 200 files are kept a reference. The state is read from the mellomlagring's own stream, so a file \
+        is listed the moment its upload is answered.",
+    params(
+        ("navEksternRefId" = String, Path, description = "The `navEksternRefId` of the søknad or ettersendelse the \
+            files are for: 1 to 64 printable ASCII characters, none of `/ \\ ? # %`, not `.` or `..`."),
+    ),
+    request_body(
+        content = String,
+        content_type = "multipart/form-data",
+        description = "Per file, in this order: a part `metadata` with JSON `{filnavn, mimetype, storrelse}` (sent \
+            as `text/plain` or `application/json`), then the file in a part of any name (`files` in Nav's current \
+            client, the file's own name in the earlier one). `storrelse` must be the size of the (decrypted) \
+            file.",
+    ),
+    responses(
+        (status = 200, description = "The files now stored for this reference, as `MellomlagringDto`: \
+            `{navEksternRefId, mellomlagringMetadataList: [{filnavn, filId, storrelse, mimetype}]}`. Carries \
+            `x-digisos-position`.", body = serde_json::Value, content_type = "application/json"),
+        (status = 400, description = "`navEksternRefId` is malformed; the body is not multipart/form-data; it \
+            carries no file, a file part without its `metadata` part, or invalid metadata; a file's size is not \
+            its `storrelse`; a file cannot be decrypted, or is plain where encryption is required; or the \
+            reference would hold more than 200 files."),
+        (status = 403, description = "The caller is not Nav's system identity."),
+        (status = 409, description = "The mellomlagring kept changing concurrently; retry."),
+        (status = 413, description = "A file is larger than the limit a file, the request carries more files \
+            than allowed, a metadata part is past its cap, or the body is past the route's limit."),
+        (status = 503, description = "The database or the document store is unavailable; retry."),
+    )
+)]
 async fn upload(
     State(state): State<AppState>,
     _caller: NavSystemCaller,
@@ -151,6 +197,30 @@ async fn upload(
 }
 
 /// `GET /mellomlagring/{navEksternRefId}`: the list, or 404 "Fant ingen data …" when nothing is stored.
+#[utoipa::path(
+    get,
+    path = "/digisos/api/v1/mellomlagring/{navEksternRefId}",
+    tag = "mellomlagring",
+    operation_id = "mellomlagring_list",
+    summary = "List the files in the mellomlagring of a navEksternRefId",
+    description = "The files stored for this reference. For a reference with nothing stored the answer is a 404 \
+        whose message is the one Nav's client recognises as empty (`Fant ingen data i basen knytter til angitt \
+        id'en`, `errorCode` `MELLOMLAGRING_TOM`). Read from the mellomlagring's own stream, never a read model, \
+        so an upload is listed as soon as it is answered; no `x-digisos-min-position` is needed.",
+    params(
+        ("navEksternRefId" = String, Path, description = "The `navEksternRefId` of the søknad or ettersendelse the \
+            files are for: 1 to 64 printable ASCII characters, none of `/ \\ ? # %`, not `.` or `..`."),
+    ),
+    responses(
+        (status = 200, description = "The stored files, as `MellomlagringDto`: `{navEksternRefId, \
+            mellomlagringMetadataList: [{filnavn, filId, storrelse, mimetype}]}`.", body = serde_json::Value,
+            content_type = "application/json"),
+        (status = 400, description = "`navEksternRefId` is malformed."),
+        (status = 403, description = "The caller is not Nav's system identity."),
+        (status = 404, description = "Nothing is stored for this reference (`errorCode` `MELLOMLAGRING_TOM`)."),
+        (status = 503, description = "The database is unavailable; retry."),
+    )
+)]
 async fn list(
     State(state): State<AppState>,
     _caller: NavSystemCaller,
@@ -166,6 +236,31 @@ async fn list(
 }
 
 /// `GET /mellomlagring/{navEksternRefId}/{filId}`: the file's bytes.
+#[utoipa::path(
+    get,
+    path = "/digisos/api/v1/mellomlagring/{navEksternRefId}/{filId}",
+    tag = "mellomlagring",
+    operation_id = "mellomlagring_download",
+    summary = "Download one file from the mellomlagring",
+    description = "The stored (decrypted) bytes of one file of this reference's mellomlagring, with the \
+        `Content-Type` of its `mimetype` (`application/octet-stream` when that is not a valid header value), \
+        its `Content-Length`, and a `Content-Disposition` naming its `filnavn`.",
+    params(
+        ("navEksternRefId" = String, Path, description = "The `navEksternRefId` of the søknad or ettersendelse the \
+            files are for: 1 to 64 printable ASCII characters, none of `/ \\ ? # %`, not `.` or `..`."),
+        ("filId" = uuid::Uuid, Path, description = "The file's `filId` from the list (anything that is not a UUID \
+            is a 404)."),
+    ),
+    responses(
+        (status = 200, description = "The file's bytes, as its `mimetype`.", body = Vec<u8>,
+            content_type = "application/octet-stream"),
+        (status = 400, description = "`navEksternRefId` is malformed."),
+        (status = 403, description = "The caller is not Nav's system identity."),
+        (status = 404, description = "No file with this `filId` is stored for this reference (also for a `filId` \
+            that is not a UUID), or its bytes are no longer in the document store."),
+        (status = 503, description = "The database or the document store is unavailable; retry."),
+    )
+)]
 async fn download(
     State(state): State<AppState>,
     _caller: NavSystemCaller,
@@ -191,6 +286,30 @@ async fn download(
 }
 
 /// `DELETE /mellomlagring/{navEksternRefId}/{filId}`: 204, or 404 when no such file is stored.
+#[utoipa::path(
+    delete,
+    path = "/digisos/api/v1/mellomlagring/{navEksternRefId}/{filId}",
+    tag = "mellomlagring",
+    operation_id = "mellomlagring_delete_one",
+    summary = "Delete one file from the mellomlagring",
+    description = "Removes one file from this reference's mellomlagring (the citizen removed a vedlegg). A file \
+        that is not there, also one deleted before, is a 404, so a repeated delete is answered 404.",
+    params(
+        ("navEksternRefId" = String, Path, description = "The `navEksternRefId` of the søknad or ettersendelse the \
+            files are for: 1 to 64 printable ASCII characters, none of `/ \\ ? # %`, not `.` or `..`."),
+        ("filId" = uuid::Uuid, Path, description = "The file's `filId` from the list (anything that is not a UUID \
+            is a 404)."),
+    ),
+    responses(
+        (status = 204, description = "The file is removed."),
+        (status = 400, description = "`navEksternRefId` is malformed."),
+        (status = 403, description = "The caller is not Nav's system identity."),
+        (status = 404, description = "No file with this `filId` is stored for this reference (also for a `filId` \
+            that is not a UUID)."),
+        (status = 409, description = "The mellomlagring kept changing concurrently; retry."),
+        (status = 503, description = "The database is unavailable; retry."),
+    )
+)]
 async fn delete_one(
     State(state): State<AppState>,
     _caller: NavSystemCaller,
@@ -213,6 +332,26 @@ async fn delete_one(
 }
 
 /// `DELETE /mellomlagring/{navEksternRefId}`: removes every file; 204 (also when nothing was stored).
+#[utoipa::path(
+    delete,
+    path = "/digisos/api/v1/mellomlagring/{navEksternRefId}",
+    tag = "mellomlagring",
+    operation_id = "mellomlagring_delete_all",
+    summary = "Empty the mellomlagring of a navEksternRefId",
+    description = "Removes every file stored for this reference (Nav's delete-all). Idempotent: a reference \
+        with nothing stored is answered 204 as well, and nothing is recorded.",
+    params(
+        ("navEksternRefId" = String, Path, description = "The `navEksternRefId` of the søknad or ettersendelse the \
+            files are for: 1 to 64 printable ASCII characters, none of `/ \\ ? # %`, not `.` or `..`."),
+    ),
+    responses(
+        (status = 204, description = "The mellomlagring is empty."),
+        (status = 400, description = "`navEksternRefId` is malformed."),
+        (status = 403, description = "The caller is not Nav's system identity."),
+        (status = 409, description = "The mellomlagring kept changing concurrently; retry."),
+        (status = 503, description = "The database is unavailable; retry."),
+    )
+)]
 async fn delete_all(
     State(state): State<AppState>,
     _caller: NavSystemCaller,

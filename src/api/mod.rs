@@ -16,6 +16,7 @@ pub mod mottak;
 pub mod nav;
 pub mod nav_soknader;
 pub mod nav_system;
+pub mod openapi;
 
 use crate::http::AppState;
 use crate::http::access::AccessRouter;

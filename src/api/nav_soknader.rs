@@ -61,6 +61,11 @@ pub fn routes(router: AccessRouter<AppState>) -> AccessRouter<AppState> {
         )
 }
 
+/// This module's operations in the REST API's OpenAPI document (merged by `crate::api::openapi`).
+#[derive(utoipa::OpenApi)]
+#[openapi(paths(saker, sak, dokument))]
+pub(crate) struct Doc;
+
 /// The query every staff call carries.
 #[derive(Debug, Deserialize)]
 struct Sporing {
@@ -77,7 +82,7 @@ fn sporings_id(query: Result<Query<Sporing>, QueryRejection>) -> Result<Sporings
 }
 
 /// `{"fnr": "<11 digits>"}`.
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, utoipa::ToSchema)]
 struct FnrBody {
     fnr: String,
 }
@@ -120,6 +125,45 @@ fn stored_fnr(raw: &str) -> Result<Fnr, ApiError> {
 }
 
 /// `POST /nav/soknader/soknader?sporingsId=`: the person's cases changed within the last 15 months.
+#[utoipa::path(
+    post,
+    path = "/digisos/api/v1/nav/soknader/soknader",
+    tag = "nav-soknader",
+    operation_id = "nav_soknader_saker",
+    summary = "List a person's cases as DigisosSak for Nav support",
+    description = "Nav support's lookup of a person's cases, as Nav's modia-api calls it with Nav's Maskinporten \
+        identity: the cases of the person in the body changed within the last 15 months, each as `DigisosSak`, \
+        newest first, at most 1000 (no paging). The person's number travels in the body, never in the path or \
+        query. Before any data is returned the lookup is recorded in the audit trail as an access by Nav's \
+        system (its organisation number, the `sporingsId`, whose data, PERMIT); the person's innsynslogg shows \
+        it too. Read from the `navsupport` read model; send `x-digisos-min-position` to read your own writes.",
+    params(
+        ("sporingsId" = String, Query, description = "Required: Nav's trace id for this lookup (modia-api sends a \
+            fresh UUID with each call; 1 to 100 characters of `A-Z a-z 0-9 - _ . :`), recorded with the audit \
+            entry so that it can be joined with Nav's own trail of the employee."),
+        ("x-digisos-min-position" = Option<String>, Header, description = "Read-your-writes: the \
+            `x-digisos-position` of an earlier command's answer; the read waits until the navsupport read model \
+            has reached it (400 when malformed, 503 when it is not reached in time)."),
+    ),
+    request_body(
+        content = FnrBody,
+        content_type = "application/json",
+        description = "`{\"fnr\": \"<11 digits>\"}`: the person's fødselsnummer or D-nummer, as a JSON object.",
+    ),
+    responses(
+        (status = 200, description = "The person's cases as a JSON array of `DigisosSak` (`fiksDigisosId`, \
+            `sokerFnr`, `fiksOrgId`, `kommunenummer`, `sistEndret`, `originalSoknadNAV`, `ettersendtInfoNAV`, \
+            `digisosSoker`, `tilleggsinformasjon`), newest first; empty when there are none.",
+            body = serde_json::Value, content_type = "application/json"),
+        (status = 400, description = "`sporingsId` is missing or malformed; the body is not a JSON object \
+            `{\"fnr\": \"<11 digits>\"}`; `fnr` is not a valid fødselsnummer; or `x-digisos-min-position` is \
+            malformed."),
+        (status = 403, description = "The caller is not Nav's system identity."),
+        (status = 503, description = "The read model is unavailable, has not reached `x-digisos-min-position` in \
+            time, or is being rebuilt; or the lookup could not be recorded in the audit trail (then nothing is \
+            returned); retry shortly."),
+    )
+)]
 async fn saker(
     State(state): State<AppState>,
     NavSystemCaller(orgnr): NavSystemCaller,
@@ -154,6 +198,39 @@ async fn saker(
 }
 
 /// `GET /nav/soknader/{digisosId}?sporingsId=`.
+#[utoipa::path(
+    get,
+    path = "/digisos/api/v1/nav/soknader/{digisosId}",
+    tag = "nav-soknader",
+    operation_id = "nav_soknader_sak",
+    summary = "Read one case as DigisosSak for Nav support",
+    description = "One case as `DigisosSak`, for Nav support (modia-api with Nav's Maskinporten identity). The \
+        lookup is recorded in the audit trail (Nav's system, the `sporingsId`, whose data, PERMIT) before the \
+        case is returned. A case that has not changed for more than 15 months, the window of Nav support, is a \
+        404 and the refusal is recorded as DENY; an unknown case (404) or a deleted one (410) records nothing. \
+        Read from the `navsupport` read model; send `x-digisos-min-position` to read your own writes.",
+    params(
+        ("digisosId" = uuid::Uuid, Path, description = "The case's fiksDigisosId."),
+        ("sporingsId" = String, Query, description = "Required: Nav's trace id for this lookup (modia-api sends a \
+            fresh UUID with each call; 1 to 100 characters of `A-Z a-z 0-9 - _ . :`), recorded with the audit \
+            entry so that it can be joined with Nav's own trail of the employee."),
+        ("x-digisos-min-position" = Option<String>, Header, description = "Read-your-writes: the \
+            `x-digisos-position` of an earlier command's answer; the read waits until the navsupport read model \
+            has reached it (400 when malformed, 503 when it is not reached in time)."),
+    ),
+    responses(
+        (status = 200, description = "The case as `DigisosSak`.", body = serde_json::Value,
+            content_type = "application/json"),
+        (status = 400, description = "`digisosId` is not a UUID, `sporingsId` is missing or malformed, or \
+            `x-digisos-min-position` is malformed."),
+        (status = 403, description = "The caller is not Nav's system identity."),
+        (status = 404, description = "No such case, or the case has not changed for more than 15 months."),
+        (status = 410, description = "The case has been deleted."),
+        (status = 503, description = "The read model is unavailable, has not reached `x-digisos-min-position` in \
+            time, or is being rebuilt; or the lookup could not be recorded in the audit trail (then nothing is \
+            returned); retry shortly."),
+    )
+)]
 async fn sak(
     State(state): State<AppState>,
     NavSystemCaller(orgnr): NavSystemCaller,
@@ -185,6 +262,44 @@ async fn sak(
 }
 
 /// `GET /nav/soknader/{digisosId}/dokumenter/{dokumentlagerId}?sporingsId=`: a JSON document's stored bytes.
+#[utoipa::path(
+    get,
+    path = "/digisos/api/v1/nav/soknader/{digisosId}/dokumenter/{dokumentlagerId}",
+    tag = "nav-soknader",
+    operation_id = "nav_soknader_dokument",
+    summary = "Download one JSON document of a case for Nav support",
+    description = "The stored bytes of one JSON document of a case, for Nav support: `soknad.json`, a \
+        `vedlegg.json`, or the case's current `digisos-soker.json`. Nav support never gets a PDF or an \
+        attachment: their ids are a 404, like any other id. The document is opened, then the lookup is recorded \
+        in the audit trail (PERMIT), then returned; a case that has not changed for more than 15 months is a 404 \
+        recorded as DENY; an unknown (404) or deleted (410) case records nothing. Read from the `navsupport` \
+        read model; send `x-digisos-min-position` to read your own writes.",
+    params(
+        ("digisosId" = uuid::Uuid, Path, description = "The case's fiksDigisosId."),
+        ("dokumentlagerId" = uuid::Uuid, Path, description = "The document's dokumentlager id, as `DigisosSak` \
+            gives it (`metadata`, `vedleggMetadata`; anything that is not a UUID is a 404)."),
+        ("sporingsId" = String, Query, description = "Required: Nav's trace id for this lookup (modia-api sends a \
+            fresh UUID with each call; 1 to 100 characters of `A-Z a-z 0-9 - _ . :`), recorded with the audit \
+            entry so that it can be joined with Nav's own trail of the employee."),
+        ("x-digisos-min-position" = Option<String>, Header, description = "Read-your-writes: the \
+            `x-digisos-position` of an earlier command's answer; the read waits until the navsupport read model \
+            has reached it (400 when malformed, 503 when it is not reached in time)."),
+    ),
+    responses(
+        (status = 200, description = "The JSON document exactly as stored.", body = serde_json::Value,
+            content_type = "application/json"),
+        (status = 400, description = "`digisosId` is not a UUID, `sporingsId` is missing or malformed, or \
+            `x-digisos-min-position` is malformed."),
+        (status = 403, description = "The caller is not Nav's system identity."),
+        (status = 404, description = "No such case; the id is not one of the case's JSON documents (PDFs and \
+            attachments included); the case has not changed for more than 15 months; or the document's bytes \
+            are not in the document store."),
+        (status = 410, description = "The case has been deleted."),
+        (status = 503, description = "The read model is unavailable, has not reached `x-digisos-min-position` in \
+            time, or is being rebuilt; the document store is unavailable; or the lookup could not be recorded \
+            in the audit trail (then nothing is returned); retry shortly."),
+    )
+)]
 async fn dokument(
     State(state): State<AppState>,
     NavSystemCaller(orgnr): NavSystemCaller,

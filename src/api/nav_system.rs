@@ -39,6 +39,11 @@ pub fn routes(router: AccessRouter<AppState>) -> AccessRouter<AppState> {
         .route(&[Method::POST], "/digisos/api/v1/nav/soknader/status", post(status), NAV_SYSTEM)
 }
 
+/// This module's operations in the REST API's OpenAPI document (merged by `crate::api::openapi`).
+#[derive(utoipa::OpenApi)]
+#[openapi(paths(kommuner, kommune, status))]
+pub(crate) struct Doc;
+
 /// One kommune's switches as Nav reads them (`KommuneInfo`, DOMAIN.md A.6).
 #[derive(Debug, Serialize)]
 #[serde(rename_all = "camelCase")]
@@ -74,6 +79,32 @@ fn read_error(err: impl std::fmt::Display) -> ApiError {
     ApiError::unavailable("the kommune read model is unavailable; retry shortly")
 }
 
+#[utoipa::path(
+    get,
+    path = "/digisos/api/v1/nav/kommuner",
+    tag = "nav-system",
+    operation_id = "nav_system_kommuner",
+    summary = "List every configured kommune's KommuneInfo",
+    description = "Which kommuner take digital søknader and show status: every kommune configured in Fiks \
+        Digisos, by kommunenummer, each as `KommuneInfo` (`kommunenummer`, `kanMottaSoknader`, \
+        `kanOppdatereStatus`, `harMidlertidigDeaktivertMottak`, `harMidlertidigDeaktivertOppdateringer`, \
+        `kontaktpersoner`, `harNksTilgang`, `behandlingsansvarlig`). No paging: the answer holds every \
+        configured kommune. Read from the kommune read model; send `x-digisos-min-position` to read your own \
+        writes.",
+    params(
+        ("x-digisos-min-position" = Option<String>, Header, description = "Read-your-writes: the \
+            `x-digisos-position` of an earlier command's answer; the read waits until the kommune read model has \
+            reached it (400 when malformed, 503 when it is not reached in time)."),
+    ),
+    responses(
+        (status = 200, description = "A JSON array of `KommuneInfo`, one for each configured kommune.",
+            body = serde_json::Value, content_type = "application/json"),
+        (status = 400, description = "`x-digisos-min-position` is malformed."),
+        (status = 403, description = "The caller is not Nav's system identity."),
+        (status = 503, description = "The kommune read model is unavailable or has not reached \
+            `x-digisos-min-position` in time; retry shortly."),
+    )
+)]
 async fn kommuner(
     _: NavSystemCaller,
     read: ReadSide,
@@ -84,6 +115,35 @@ async fn kommuner(
     Ok(Json(all.into_iter().map(KommuneInfoDto::from).collect()))
 }
 
+#[utoipa::path(
+    get,
+    path = "/digisos/api/v1/nav/kommuner/{kommunenummer}",
+    tag = "nav-system",
+    operation_id = "nav_system_kommune",
+    summary = "Read one kommune's KommuneInfo",
+    description = "Whether one kommune takes digital søknader and shows status, as `KommuneInfo` \
+        (`kommunenummer`, `kanMottaSoknader`, `kanOppdatereStatus`, `harMidlertidigDeaktivertMottak`, \
+        `harMidlertidigDeaktivertOppdateringer`, `kontaktpersoner`, `harNksTilgang`, `behandlingsansvarlig`). \
+        A søknad or ettersendelse to the kommune is taken only while `kanMottaSoknader` is on and \
+        `harMidlertidigDeaktivertMottak` is off. Read from the kommune read model; send \
+        `x-digisos-min-position` to read your own writes.",
+    params(
+        ("kommunenummer" = String, Path, description = "The kommune's kommunenummer: exactly four digits."),
+        ("x-digisos-min-position" = Option<String>, Header, description = "Read-your-writes: the \
+            `x-digisos-position` of an earlier command's answer; the read waits until the kommune read model has \
+            reached it (400 when malformed, 503 when it is not reached in time)."),
+    ),
+    responses(
+        (status = 200, description = "The kommune's `KommuneInfo`.", body = serde_json::Value,
+            content_type = "application/json"),
+        (status = 400, description = "`kommunenummer` is not four digits, or `x-digisos-min-position` is \
+            malformed."),
+        (status = 403, description = "The caller is not Nav's system identity."),
+        (status = 404, description = "The kommune is not configured in Fiks Digisos."),
+        (status = 503, description = "The kommune read model is unavailable or has not reached \
+            `x-digisos-min-position` in time; retry shortly."),
+    )
+)]
 async fn kommune(
     _: NavSystemCaller,
     read: ReadSide,
@@ -99,7 +159,7 @@ async fn kommune(
 }
 
 /// `{"digisosIdListe": [uuid, …]}`.
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, utoipa::ToSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct StatusRequest {
     digisos_id_liste: Vec<String>,
@@ -119,6 +179,33 @@ struct LevertStatus {
     levert_fagsystem: bool,
 }
 
+#[utoipa::path(
+    post,
+    path = "/digisos/api/v1/nav/soknader/status",
+    tag = "nav-system",
+    operation_id = "nav_system_status",
+    summary = "Whether given søknader have reached the kommune's fagsystem",
+    description = "For each `fiksDigisosId` asked about (at most 100 a request), whether the søknad has reached \
+        the kommune's fagsystem: `levertFagsystem` is true once the fagsystem has confirmed the receipt of the \
+        søknad's delivery. Nav deletes its own copy of a søknad on `true`. Each case is decided from its own \
+        event stream, not from a read model, so the answer never lags behind a receipt just confirmed and no \
+        `x-digisos-min-position` is needed. A case that does not exist (or is deleted) answers `false`. Answers \
+        in the order asked; a read, it records nothing.",
+    request_body(
+        content = StatusRequest,
+        content_type = "application/json",
+        description = "`{\"digisosIdListe\": [\"<fiksDigisosId>\", …]}`: the cases asked about, at most 100.",
+    ),
+    responses(
+        (status = 200, description = "`{\"statusListe\": [{\"digisosId\", \"levertFagsystem\": bool}]}`, one \
+            entry for each id asked about, in the order asked.", body = serde_json::Value,
+            content_type = "application/json"),
+        (status = 400, description = "The body is not JSON of the shape `{\"digisosIdListe\": [uuid, …]}`, it \
+            holds more than 100 ids, or an id is not a UUID (`problems` name `$.digisosIdListe[i]`)."),
+        (status = 403, description = "The caller is not Nav's system identity."),
+        (status = 503, description = "The database is unavailable; retry."),
+    )
+)]
 async fn status(
     _: NavSystemCaller,
     State(state): State<AppState>,

@@ -66,6 +66,19 @@ impl<S: Clone + Send + Sync + 'static> AccessRouter<S> {
         all
     }
 
+    /// Merges a router built elsewhere (a crate's, which registers its own paths) and gives each of `paths` the
+    /// rule `rule` for `methods`; a path it serves that is not named stays closed.
+    pub fn merge_with_rule(mut self, other: Router<S>, methods: &[Method], paths: &[String], rule: Rule) -> Self {
+        for path in paths {
+            for method in methods {
+                let previous = self.rules.insert((method.clone(), path.clone()), rule);
+                assert!(previous.is_none(), "access rule for {method} {path} registered twice");
+            }
+        }
+        self.router = self.router.merge(other);
+        self
+    }
+
     /// Merges routes that were built without rules (they stay unreachable unless a rule names them).
     pub fn merge_unruled(mut self, other: Router<S>) -> Self {
         self.router = self.router.merge(other);

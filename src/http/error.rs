@@ -93,9 +93,11 @@ impl ApiError {
     }
 }
 
-#[derive(Serialize)]
+/// The body of every refusal (REST): the shape Fiks's own API answers with, and the OpenAPI document's
+/// `ErrorBody` schema.
+#[derive(Serialize, utoipa::ToSchema)]
 #[serde(rename_all = "camelCase")]
-struct ErrorBody<'a> {
+pub struct ErrorBody<'a> {
     timestamp: i64,
     status: u16,
     error: &'a str,
@@ -109,7 +111,9 @@ struct ErrorBody<'a> {
     message: &'a str,
     #[serde(skip_serializing_if = "Option::is_none")]
     error_code: Option<&'a str>,
+    /// Where a document broke its JSON Schema: `{path, message}` per problem.
     #[serde(skip_serializing_if = "<[Problem]>::is_empty")]
+    #[schema(value_type = Vec<Object>)]
     problems: &'a [Problem],
 }
 

@@ -9,7 +9,25 @@ use serde_json::json;
 use super::AppState;
 use super::read_side::ReadSide;
 
+/// The operational endpoints in the REST API's OpenAPI document (merged by `crate::api::openapi`); their routes
+/// are added by `crate::app::routes`.
+#[derive(utoipa::OpenApi)]
+#[openapi(paths(isalive, isready, metrics))]
+pub(crate) struct Doc;
+
 /// Liveness: the process is up and its runtime answers.
+#[utoipa::path(
+    get,
+    path = "/internal/isalive",
+    tag = "drift",
+    operation_id = "health_isalive",
+    summary = "Liveness: the process answers",
+    description = "NAIS-style liveness probe: answers `alive` as long as the process and its runtime answer; it \
+        checks nothing else. Public, no token; carries no personal data.",
+    responses(
+        (status = 200, description = "The text `alive`.", body = String, content_type = "text/plain"),
+    )
+)]
 pub async fn isalive() -> &'static str {
     "alive"
 }
@@ -19,6 +37,27 @@ pub const LAG_BUDGET_SECS: f64 = 30.0;
 
 /// Readiness: the event store answers a read, and every projection is within its lag budget and not stuck on a
 /// failing event. 503 with the reasons when not; the lag report per projection either way.
+#[utoipa::path(
+    get,
+    path = "/internal/isready",
+    tag = "drift",
+    operation_id = "health_isready",
+    summary = "Readiness: the instance can serve",
+    description = "NAIS-style readiness probe: ready when the event store answers a read and every projection is \
+        within its lag budget (30 s) and not stuck on a failing event; 503 with the reasons when not. The body is \
+        the same report either way, with each projection's lag and, when Fiks IO is on, the hub's account and the \
+        queues this instance watches (information only: they never make it unready). Public, no token; carries \
+        no personal data.",
+    responses(
+        (status = 200, description = "Ready. `ready` (true), `eventStore` (the backend), `reasons` (empty), \
+            `projections` (the lag report per projection, or null without read models) and `fiksIo` (`kontoId` \
+            and `kontoer` with `kontoId`, `ventendeMeldinger` and `konsumenter`, or null when Fiks IO is off).",
+            body = serde_json::Value, content_type = "application/json"),
+        (status = 503, description = "Not ready: the same body with `ready` false and the `reasons` (the event \
+            store down, a projection stuck, too far behind or reporting a problem); `projections` is null while \
+            the event store is down.", body = serde_json::Value, content_type = "application/json"),
+    )
+)]
 pub async fn isready(
     State(state): State<AppState>,
     read_side: Option<ReadSide>,
@@ -71,6 +110,20 @@ pub async fn isready(
 
 /// `GET /internal/metrics`: the process-wide counters, then the projections' lag and the waiting deliveries read
 /// now ([`crate::metrics::exposition`]).
+#[utoipa::path(
+    get,
+    path = "/internal/metrics",
+    tag = "drift",
+    operation_id = "health_metrics",
+    summary = "Prometheus metrics",
+    description = "The metrics in the Prometheus text exposition format: the process-wide counters, then each \
+        projection's lag and the deliveries waiting, read at the moment of the request (left out when the read \
+        models are not available). Public, no token; carries no personal data.",
+    responses(
+        (status = 200, description = "The Prometheus text exposition.", body = String,
+            content_type = "text/plain; version=0.0.4; charset=utf-8"),
+    )
+)]
 pub async fn metrics(read_side: Option<ReadSide>) -> axum::response::Response {
     use axum::response::IntoResponse;
     let reading = match read_side {

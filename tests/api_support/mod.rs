@@ -32,6 +32,8 @@ use reqwest::Method;
 use reqwest::header::HeaderMap;
 use serde_json::Value;
 
+// Not every test binary uses the fixtures (tests/openapi.rs reads only the served document).
+#[allow(unused_imports)]
 pub use fixtures::*;
 pub use form::{BOUNDARY, Form};
 

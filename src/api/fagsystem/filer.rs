@@ -27,11 +27,14 @@ use crate::http::read_side::ReadSide;
 use crate::sak::{DeleteFiles, SakCommand, UploadFiles};
 
 /// `DokumentInfo` as the real API answers it.
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, utoipa::ToSchema)]
 #[serde(rename_all = "camelCase")]
 pub(super) struct DokumentInfoSvar {
+    /// The file name the metadata part gave.
     filnavn: String,
+    /// The file's id on the case: what a `digisos-soker.json` refers to, and what `filIder` names.
     dokumentlager_dokument_id: Uuid,
+    /// The size in bytes (of the plaintext, for a file sent encrypted).
     storrelse: u64,
 }
 
@@ -51,6 +54,55 @@ fn ids(path: Result<Path<(String, String)>, PathRejection>) -> Result<(FiksOrgId
 }
 
 /// Uploads files: 200 `[{filnavn, dokumentlagerDokumentId, storrelse}]` in request order.
+#[utoipa::path(
+    post,
+    path = "/digisos/api/v1/{fiksOrgId}/{digisosId}/filer",
+    tag = "fagsystem",
+    operation_id = "fagsystem_filer_last_opp",
+    summary = "Upload the fagsystem's files to the case",
+    description = "Uploads the fagsystem's own files (vedtak, letters, …) to the case, before a status update \
+        refers to them by `dokumentlagerDokumentId`. Access to the case is checked before the body is read, so a \
+        refused request stores no file. Each file is stored as it arrives and gets a new \
+        `dokumentlagerDokumentId`; the answer lists them in request order. Not idempotent: a retry uploads the \
+        files again, under new ids (delete the extra ones with `DELETE …/filer`). The files are listed by \
+        `GET …/filer` at once. The answer carries `x-digisos-position`; send it back as \
+        `x-digisos-min-position` on a read to see the files.",
+    params(
+        ("fiksOrgId" = uuid::Uuid, Path, description = "The kommune's Fiks organisation id the case belongs to."),
+        ("digisosId" = uuid::Uuid, Path, description = "The case (`fiksDigisosId`)."),
+    ),
+    request_body(
+        content = String,
+        content_type = "multipart/form-data",
+        description = "One or more files, each as two parts in this order: a metadata part with JSON `{filnavn, \
+            mimetype, storrelse}` (all required; `storrelse` is the file's size in bytes), then its file part. \
+            The names pair them: `vedleggSpesifikasjon:<i>` or `metadata:<i>` is followed by exactly \
+            `dokument:<i>`, and `metadata` by `dokument`; parts with other names pair by position (a metadata \
+            part, then its file part), as long as a file part is not itself named like metadata. A file part may \
+            be CMS EnvelopedData for the certificate of `GET /digisos/api/v1/dokumentlager-public-key`; it is \
+            decrypted, and the plaintext is checked and stored. A service configured to require encryption \
+            refuses plain files.",
+    ),
+    responses(
+        (status = 200, description = "The files are stored and recorded on the case: a JSON array, in request \
+            order, of `{filnavn, dokumentlagerDokumentId, storrelse}`. Carries `x-digisos-position`.",
+            body = Vec<DokumentInfoSvar>, content_type = "application/json"),
+        (status = 400, description = "A path parameter is not a UUID; the body is not multipart/form-data or \
+            cannot be read; a part has no name; a metadata part is invalid (`filnavn` or `mimetype` blank \
+            included) or not followed by its file part, or a file part has no metadata part before it; a file's \
+            size is not its declared `storrelse`; a file cannot be decrypted, or is plain where encryption is \
+            required; or the request carries no file."),
+        (status = 403, description = "The caller is not a fagsystem, or not a fagsystem of `fiksOrgId`."),
+        (status = 404, description = "No such case for `fiksOrgId`, or its kommune does not list the caller \
+            (answered alike, so that case ids cannot be probed)."),
+        (status = 409, description = "The case kept changing concurrently; retry."),
+        (status = 410, description = "The case was deleted."),
+        (status = 413, description = "A file is larger than the limit a file, the request carries more files \
+            than allowed, a metadata part is past its cap, or the body is past the route's limit."),
+        (status = 503, description = "The database, the document store or the kommune register is unavailable; \
+            retry."),
+    )
+)]
 pub(super) async fn last_opp(
     State(state): State<AppState>,
     FagsystemCaller(orgnr): FagsystemCaller,
@@ -76,6 +128,32 @@ pub(super) async fn last_opp(
 }
 
 /// The files the fagsystem uploaded to the case and has not deleted, in upload order.
+#[utoipa::path(
+    get,
+    path = "/digisos/api/v1/{fiksOrgId}/{digisosId}/filer",
+    tag = "fagsystem",
+    operation_id = "fagsystem_filer_list",
+    summary = "List the fagsystem's files on the case",
+    description = "The files the fagsystem has uploaded to this case and not deleted, in upload order, each as \
+        `{filnavn, dokumentlagerDokumentId, storrelse}`. The files Nav sent with the søknad or an ettersendelse \
+        are not listed. No paging: the answer holds every such file. The list is read from the case itself, not \
+        from a read model, so a file just uploaded (or deleted) shows at once; `x-digisos-min-position` is not \
+        needed.",
+    params(
+        ("fiksOrgId" = uuid::Uuid, Path, description = "The kommune's Fiks organisation id the case belongs to."),
+        ("digisosId" = uuid::Uuid, Path, description = "The case (`fiksDigisosId`)."),
+    ),
+    responses(
+        (status = 200, description = "A JSON array of `{filnavn, dokumentlagerDokumentId, storrelse}`, in upload \
+            order (empty when there are none).", body = Vec<DokumentInfoSvar>, content_type = "application/json"),
+        (status = 400, description = "A path parameter is not a UUID."),
+        (status = 403, description = "The caller is not a fagsystem, or not a fagsystem of `fiksOrgId`."),
+        (status = 404, description = "No such case for `fiksOrgId`, or its kommune does not list the caller \
+            (answered alike, so that case ids cannot be probed)."),
+        (status = 410, description = "The case was deleted."),
+        (status = 503, description = "The database or the kommune register is unavailable; retry."),
+    )
+)]
 pub(super) async fn list(
     State(state): State<AppState>,
     FagsystemCaller(orgnr): FagsystemCaller,
@@ -99,6 +177,40 @@ pub(super) async fn list(
 }
 
 /// Deletes files (`filIder`, repeated or comma-separated): 204.
+#[utoipa::path(
+    delete,
+    path = "/digisos/api/v1/{fiksOrgId}/{digisosId}/filer",
+    tag = "fagsystem",
+    operation_id = "fagsystem_filer_slett",
+    summary = "Delete uploaded files from the case",
+    description = "Deletes files the fagsystem uploaded to this case, named by `filIder`: repeated \
+        (`filIder=a&filIder=b`) or comma-separated (`filIder=a,b`). Only files the current `digisos-soker.json` \
+        does not reference can be deleted: to drop a file, first post an update without it, then delete it. \
+        Files Nav sent with the søknad or an ettersendelse belong to the søker and cannot be deleted. All or \
+        nothing: when one named file is refused, none is deleted; the `problems` name each file that is not on \
+        the case or still referenced by its place in the query (`$.filIder[i]`). Idempotent: a file already \
+        deleted is skipped, so a retry is answered 204 alike. Access is decided on the case itself, so the \
+        fagsystem's previous commands count at once. The answer has no body and carries `x-digisos-position`.",
+    params(
+        ("fiksOrgId" = uuid::Uuid, Path, description = "The kommune's Fiks organisation id the case belongs to."),
+        ("digisosId" = uuid::Uuid, Path, description = "The case (`fiksDigisosId`)."),
+        ("filIder" = Vec<uuid::Uuid>, Query, description = "Required: the `dokumentlagerDokumentId` of each file \
+            to delete, one or more; repeated or comma-separated."),
+    ),
+    responses(
+        (status = 204, description = "The files are deleted (or were already). Carries `x-digisos-position`."),
+        (status = 400, description = "A path parameter is not a UUID, or `filIder` is missing or names a value \
+            that is not a UUID."),
+        (status = 403, description = "The caller is not a fagsystem, or not a fagsystem of `fiksOrgId`; or a named \
+            file was sent by Nav."),
+        (status = 404, description = "No such case for `fiksOrgId`, or its kommune does not list the caller \
+            (answered alike, so that case ids cannot be probed); or a named file is not on this case."),
+        (status = 409, description = "A named file is still referenced by the current digisos-soker.json, or the \
+            case kept changing concurrently (retry)."),
+        (status = 410, description = "The case was deleted."),
+        (status = 503, description = "The database or the kommune register is unavailable; retry."),
+    )
+)]
 pub(super) async fn slett(
     State(state): State<AppState>,
     FagsystemCaller(orgnr): FagsystemCaller,

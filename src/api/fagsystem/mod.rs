@@ -38,3 +38,15 @@ pub fn routes(router: AccessRouter<AppState>, state: &AppState) -> AccessRouter<
             FAGSYSTEM,
         )
 }
+
+/// This module's operations in the REST API's OpenAPI document (merged by `crate::api::openapi`).
+#[derive(utoipa::OpenApi)]
+#[openapi(paths(
+    sak::ny_papirsak,
+    sak::oppdater,
+    sak::slett_statusoppdateringer,
+    filer::last_opp,
+    filer::list,
+    filer::slett
+))]
+pub(crate) struct Doc;

@@ -46,6 +46,44 @@ pub(super) struct NyQuery {
 }
 
 /// Creates a case without a Nav søknad: 200 with the new `digisosId` as a JSON string.
+#[utoipa::path(
+    post,
+    path = "/digisos/api/v1/{fiksOrgId}/ny",
+    tag = "fagsystem",
+    operation_id = "fagsystem_ny_papirsak",
+    summary = "Create a case without a Nav søknad (a paper case)",
+    description = "Creates a case for a søknad that did not come through Nav (for example one on paper), for the \
+        søker named by `sokerFnr`, in a kommune that `fiksOrgId` stands for and that lists the caller as its \
+        fagsystem. When `fiksOrgId` stands for several such kommuner (a vertskommune), `kommunenummer` says which \
+        one; otherwise it may be left out. The answer is the new case's `digisosId`, to which status updates and \
+        files are then posted.\n\n\
+        Not idempotent: every call mints a new case id, so a retry after a lost answer creates a second case. \
+        The kommuner of `fiksOrgId` are found in the kommune read model (each then checked against its recorded \
+        configuration); `x-digisos-min-position` makes the request wait until that read model has reached the \
+        given position. The answer carries `x-digisos-position`; send it back as `x-digisos-min-position` on a \
+        read to see the new case.",
+    params(
+        ("fiksOrgId" = uuid::Uuid, Path, description = "The kommune's Fiks organisation id; the caller must be a \
+            fagsystem that a kommune of this organisation lists."),
+        ("sokerFnr" = String, Query, description = "Required: the søker's fødselsnummer (11 digits)."),
+        ("kommunenummer" = Option<String>, Query, description = "Which kommune (exactly four digits), when \
+            `fiksOrgId` stands for several; optional otherwise."),
+        ("x-digisos-min-position" = Option<String>, Header, description = "Read-your-writes: the \
+            `x-digisos-position` of an earlier command's answer; the request waits until the kommune read model \
+            has reached it (400 when malformed, 503 when it is not reached in time)."),
+    ),
+    responses(
+        (status = 200, description = "The case is created: its `digisosId` as a JSON string. Carries \
+            `x-digisos-position`.", body = uuid::Uuid, content_type = "application/json"),
+        (status = 400, description = "`fiksOrgId` is not a UUID; the query cannot be read; `sokerFnr` is missing \
+            or not a fødselsnummer; `kommunenummer` is not four digits; `fiksOrgId` stands for several kommuner \
+            and `kommunenummer` is not given; or `x-digisos-min-position` is malformed."),
+        (status = 403, description = "The caller is not a fagsystem, or no kommune of `fiksOrgId` lists it; or \
+            `kommunenummer` is not one of the kommuner of `fiksOrgId` that list the caller."),
+        (status = 503, description = "The read models, the kommune register or the database are unavailable, or \
+            the kommune read model has not reached `x-digisos-min-position` in time; retry shortly."),
+    )
+)]
 pub(super) async fn ny_papirsak(
     State(state): State<AppState>,
     FagsystemCaller(orgnr): FagsystemCaller,
@@ -90,6 +128,56 @@ pub(super) async fn ny_papirsak(
 }
 
 /// Replaces the case's `digisos-soker.json`: 202, diffed into events by the decider.
+#[utoipa::path(
+    post,
+    path = "/digisos/api/v1/{fiksOrgId}/{digisosId}",
+    tag = "fagsystem",
+    operation_id = "fagsystem_oppdater",
+    summary = "Replace the case's digisos-soker.json (a status update)",
+    description = "Posts the case's whole `digisos-soker.json`, which replaces the previous one: every update \
+        carries the full list of hendelser. The checks run in this order, each able to refuse: the path, access \
+        to the case, the kommune's switches (`kanOppdatereStatus` on and updates not paused by \
+        `harMidlertidigDeaktivertOppdateringer`), the envelope, the JSON Schema of `digisos-soker.json`, then the \
+        rules of the case: the first update (also the first after the status updates were deleted) must contain \
+        a `soknadsStatus` hendelse with status MOTTATT, and every `dokumentlager` file referenced must already be \
+        uploaded to this case (`POST …/filer`) and not deleted. A refusal records no event.\n\n\
+        The hub compares the file with the hendelser it has recorded and records only what changed; the same file \
+        again (or one that only reorders its hendelser) records nothing and is answered 202 alike, so a retry is \
+        safe. The bytes of `sak.soker` are kept exactly as sent: they are what readers get as \
+        `digisos-soker.json`. Access is decided on the case itself, so the fagsystem's previous commands count at \
+        once. The answer has no body and carries `x-digisos-position`; send it back as `x-digisos-min-position` \
+        on a read to see the update.",
+    params(
+        ("fiksOrgId" = uuid::Uuid, Path, description = "The kommune's Fiks organisation id the case belongs to."),
+        ("digisosId" = uuid::Uuid, Path, description = "The case (`fiksDigisosId`)."),
+    ),
+    request_body(
+        content = serde_json::Value,
+        content_type = "application/json",
+        description = "The envelope `{\"type\": \"no.nav.digisos.digisos.soker.v1\", \"sak\": {\"soker\": …}}`: \
+            `type` must be exactly that value, and `sak.soker` is the whole digisos-soker.json (Nav's format: \
+            `version`, `avsender` and the list `hendelser`), given once.",
+    ),
+    responses(
+        (status = 202, description = "The update is recorded (or changed nothing). No body. Carries \
+            `x-digisos-position`."),
+        (status = 400, description = "A path parameter is not a UUID; the body is not JSON, `type` is missing or \
+            not `no.nav.digisos.digisos.soker.v1`, or `sak.soker` is missing, repeated or not an object; \
+            `sak.soker` is not valid against the digisos-soker.json schema (`problems` give JSON paths within \
+            `sak.soker`); or the file breaks the rules of the case (no MOTTATT in a first update, a referenced \
+            file not uploaded to this case or deleted)."),
+        (status = 403, description = "The caller is not a fagsystem, or not a fagsystem of `fiksOrgId`; or the kommune \
+            does not take status updates (`kanOppdatereStatus` off) or has paused them \
+            (`harMidlertidigDeaktivertOppdateringer`)."),
+        (status = 404, description = "No such case for `fiksOrgId`, or its kommune does not list the caller \
+            (answered alike, so that case ids cannot be probed)."),
+        (status = 409, description = "The case kept changing concurrently; retry."),
+        (status = 410, description = "The case was deleted."),
+        (status = 413, description = "The body is larger than this endpoint accepts."),
+        (status = 503, description = "The database, the document store or the kommune register is unavailable; \
+            retry."),
+    )
+)]
 pub(super) async fn oppdater(
     State(state): State<AppState>,
     FagsystemCaller(orgnr): FagsystemCaller,
@@ -130,6 +218,35 @@ pub(super) async fn oppdater(
 }
 
 /// Deletes every status update of the case (not its files): 204.
+#[utoipa::path(
+    delete,
+    path = "/digisos/api/v1/{fiksOrgId}/{digisosId}",
+    tag = "fagsystem",
+    operation_id = "fagsystem_slett_statusoppdateringer",
+    summary = "Delete all status updates of the case",
+    description = "Deletes every status update of the case: the recorded hendelser and the digisos-soker.json \
+        envelope. The case itself, its søknad and all its files stay, and the case keeps answering, as it read \
+        before its first update. The next update is again a first one and must contain a `soknadsStatus` \
+        hendelse with status MOTTATT. Idempotent: on a case without status updates it records nothing and is \
+        answered 204 alike. Access is decided on the case itself, so the fagsystem's previous commands count at \
+        once. The answer has no body and carries `x-digisos-position`; send it back as `x-digisos-min-position` \
+        on a read to see the deletion.",
+    params(
+        ("fiksOrgId" = uuid::Uuid, Path, description = "The kommune's Fiks organisation id the case belongs to."),
+        ("digisosId" = uuid::Uuid, Path, description = "The case (`fiksDigisosId`)."),
+    ),
+    responses(
+        (status = 204, description = "The status updates are deleted (or there were none). Carries \
+            `x-digisos-position`."),
+        (status = 400, description = "A path parameter is not a UUID."),
+        (status = 403, description = "The caller is not a fagsystem, or not a fagsystem of `fiksOrgId`."),
+        (status = 404, description = "No such case for `fiksOrgId`, or its kommune does not list the caller \
+            (answered alike, so that case ids cannot be probed)."),
+        (status = 409, description = "The case kept changing concurrently; retry."),
+        (status = 410, description = "The case was deleted."),
+        (status = 503, description = "The database or the kommune register is unavailable; retry."),
+    )
+)]
 pub(super) async fn slett_statusoppdateringer(
     State(state): State<AppState>,
     FagsystemCaller(orgnr): FagsystemCaller,

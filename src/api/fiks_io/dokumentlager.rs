@@ -20,6 +20,33 @@ use crate::http::caller::FagsystemCaller;
 use crate::http::error::ApiError;
 use crate::http::read_side::ReadSide;
 
+#[utoipa::path(
+    get,
+    path = "/dokumentlager/nedlasting/{dokumentlagerId}",
+    tag = "fiks-io",
+    operation_id = "fiks_io_dokumentlager_nedlasting",
+    summary = "Download the body of a Fiks IO message over 5 MB",
+    description = "The body of a Fiks IO message too large to travel over AMQP (over 5 MB; the message carries \
+        only its `dokumentlager-id` header), as KS's clients download it (`DokumentlagerHandler.Download`): with \
+        the fagsystem's bearer token and the `IntegrasjonId` / `IntegrasjonPassord` headers of the receiving \
+        account's integration. The answer is the encrypted body, the same CMS bytes a small message carries. \
+        A file is kept for a limited time; after that its id answers 404. A read only: repeating it is harmless.",
+    params(
+        ("dokumentlagerId" = uuid::Uuid, Path, description = "The message's `dokumentlager-id`."),
+        ("IntegrasjonId" = String, Header, description = "The id of the kommune's Fiks IO integration (issued by \
+            the admin API), as KS's clients send it."),
+        ("IntegrasjonPassord" = String, Header, description = "The password of that integration."),
+    ),
+    responses(
+        (status = 200, description = "The encrypted message body, with its `Content-Length`.", body = Vec<u8>,
+            content_type = "application/octet-stream"),
+        (status = 400, description = "`dokumentlagerId` is not a UUID."),
+        (status = 403, description = "The token is not a fagsystem's, or the integration, its password or the \
+            token's organisation does not fit the file's account."),
+        (status = 404, description = "No such file: unknown, or past its time."),
+        (status = 503, description = "The dokumentlager or the document store is unavailable; retry shortly."),
+    )
+)]
 pub(super) async fn nedlasting(
     State(state): State<AppState>,
     FagsystemCaller(orgnr): FagsystemCaller,

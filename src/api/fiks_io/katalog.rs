@@ -27,6 +27,29 @@ use crate::http::read_side::ReadSide;
 
 /// `GET /fiks-io/katalog/api/v1/kontoer/{kontoId}/offentligNokkel` for the hub's account: the certificate a
 /// fagsystem encrypts a payload to the hub for (the hub decrypts it with its dokumentlager key ring).
+#[utoipa::path(
+    get,
+    path = "/fiks-io/katalog/api/v1/kontoer/{kontoId}/offentligNokkel",
+    tag = "fiks-io",
+    operation_id = "fiks_io_katalog_offentlig_nokkel",
+    summary = "Read a Fiks IO account's public key",
+    description = "The certificate a sender encrypts a Fiks IO payload for, as KS's clients read it from the \
+        katalog: for the hub's own account the certificate the hub decrypts with, for a kommune's account the \
+        certificate of its configuration. Public: no token or integration needed. Cacheable for 10 minutes.",
+    params(
+        ("kontoId" = uuid::Uuid, Path, description = "The Fiks IO account: the hub's own or a kommune's \
+            `fiksIoKontoId`."),
+    ),
+    responses(
+        (status = 200, description = "The key: `nokkel` (the certificate in PEM), `validFrom`, `validTo`, `serial` \
+            (decimal), `subjectDN` and `issuerDN`.", body = serde_json::Value, content_type = "application/json",
+            headers(("Cache-Control" = String, description = "`max-age=600`."))),
+        (status = 400, description = "`kontoId` is not a UUID."),
+        (status = 404, description = "Fiks IO is not switched on in this hub, or no account (with a certificate) \
+            `kontoId` is known to it."),
+        (status = 503, description = "The kommune register is unavailable; retry shortly."),
+    )
+)]
 pub(super) async fn offentlig_nokkel(
     State(state): State<AppState>,
     read: ReadSide,
@@ -69,8 +92,9 @@ pub(super) async fn offentlig_nokkel(
 }
 
 /// The body of the katalog's key upload, as KS's clients send it.
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, utoipa::ToSchema)]
 struct NyNokkel {
+    /// The account's new X.509 certificate in PEM (RSA key, valid now).
     nokkel: String,
 }
 
@@ -79,6 +103,46 @@ struct NyNokkel {
 /// headers of the kommune's integration. The certificate replaces the account's (every later message is encrypted
 /// for it); 200 with the key as the GET answers it. A token, integration or account that does not fit is 403, a
 /// certificate the hub cannot encrypt for is 400; neither changes anything.
+#[utoipa::path(
+    put,
+    path = "/fiks-io/katalog/api/v1/kontoer/{kontoId}/offentligNokkel",
+    tag = "fiks-io",
+    operation_id = "fiks_io_katalog_last_opp_nokkel",
+    summary = "Upload a kommune account's public key",
+    description = "The katalog's key upload as KS's clients call it (`UploadPublicKey`), with the fagsystem's \
+        bearer token and the headers of the kommune's integration for this very account. The certificate \
+        replaces the account's: every later message to it is encrypted for the new one. Idempotent: the same \
+        certificate again changes nothing. Answers 200 with the key as the GET answers it, and \
+        `x-digisos-position`. A token, integration or account that does not fit, or a certificate the hub \
+        cannot encrypt for, changes nothing.",
+    params(
+        ("kontoId" = uuid::Uuid, Path, description = "The Fiks IO account: the hub's own or a kommune's \
+            `fiksIoKontoId`."),
+        ("IntegrasjonId" = String, Header, description = "The id of the kommune's Fiks IO integration (issued by \
+            the admin API), as KS's clients send it."),
+        ("IntegrasjonPassord" = String, Header, description = "The password of that integration."),
+    ),
+    request_body(content = NyNokkel, content_type = "application/json", description = "`{\"nokkel\": \"<PEM>\"}`: \
+        the account's X.509 certificate in PEM, with an RSA key (Fiks IO encrypts with RSA-OAEP), valid now."),
+    responses(
+        (status = 200, description = "The key as `GET .../offentligNokkel` answers it: `nokkel`, `validFrom`, \
+            `validTo`, `serial`, `subjectDN`, `issuerDN`.", body = serde_json::Value,
+            content_type = "application/json",
+            headers(
+                ("x-digisos-position" = String, description = "The position of the kommune stream's last event \
+                    (`<commit>-<prepare>`); send it back as `x-digisos-min-position` to read your own write."),
+                ("Cache-Control" = String, description = "`max-age=600`.")
+            )),
+        (status = 400, description = "`kontoId` is not a UUID, the body is not `{\"nokkel\": \"<PEM>\"}`, or the \
+            certificate is not PEM X.509, has no RSA key or is not valid now."),
+        (status = 403, description = "The token is not a fagsystem's, `kontoId` is not a kommune's Fiks IO account, \
+            or the integration, its password or the token's organisation does not fit it."),
+        (status = 404, description = "Fiks IO is not switched on in this hub."),
+        (status = 409, description = "A concurrent write got there first."),
+        (status = 413, description = "The body is larger than the service accepts."),
+        (status = 503, description = "The kommune register or the event store is unavailable; retry shortly."),
+    )
+)]
 pub(super) async fn last_opp_nokkel(
     State(state): State<AppState>,
     FagsystemCaller(orgnr): FagsystemCaller,
@@ -122,6 +186,35 @@ pub(super) async fn last_opp_nokkel(
 /// `GET /fiks-io/katalog/api/v1/kontoer/{kontoId}`: the account as the katalog describes it (`KatalogKonto`):
 /// `fiksOrgId`, `fiksOrgNavn`, `kontoId`, `kontoNavn`, `kommunenummer` and `status`. The hub is no Fiks
 /// organisation: its own account answers with its account id as `fiksOrgId`.
+#[utoipa::path(
+    get,
+    path = "/fiks-io/katalog/api/v1/kontoer/{kontoId}",
+    tag = "fiks-io",
+    operation_id = "fiks_io_katalog_konto",
+    summary = "Read a Fiks IO account from the katalog",
+    description = "The account as the katalog describes it (`KatalogKonto`), for the hub's own account and each \
+        kommune's. Any kommune's integration may read it (bearer token plus `IntegrasjonId` / \
+        `IntegrasjonPassord`). The hub is no Fiks organisation: its own account answers with its account id as \
+        `fiksOrgId`. The queue figures in `status` are what this instance last saw of the account's queue.",
+    params(
+        ("kontoId" = uuid::Uuid, Path, description = "The Fiks IO account: the hub's own or a kommune's \
+            `fiksIoKontoId`."),
+        ("IntegrasjonId" = String, Header, description = "The id of a kommune's Fiks IO integration (issued by the \
+            admin API), as KS's clients send it; any kommune's integration may read the katalog."),
+        ("IntegrasjonPassord" = String, Header, description = "The password of that integration."),
+    ),
+    responses(
+        (status = 200, description = "`KatalogKonto`: `fiksOrgId`, `fiksOrgNavn`, `kontoId`, `kontoNavn`, \
+            `kommunenummer` (kommune accounts only) and `status` (as `GET .../status` answers it).",
+            body = serde_json::Value, content_type = "application/json"),
+        (status = 400, description = "`kontoId` is not a UUID."),
+        (status = 403, description = "The token is not a fagsystem's, or the integration is unknown or its \
+            password or the token's organisation does not fit it."),
+        (status = 404, description = "Fiks IO is not switched on in this hub, or no account `kontoId` is known to \
+            it."),
+        (status = 503, description = "The kommune register is unavailable; retry shortly."),
+    )
+)]
 pub(super) async fn konto(
     State(state): State<AppState>,
     FagsystemCaller(orgnr): FagsystemCaller,
@@ -134,6 +227,35 @@ pub(super) async fn konto(
 }
 
 /// `GET /fiks-io/katalog/api/v1/kontoer/{kontoId}/status`: `KontoSvarStatus` of the account.
+#[utoipa::path(
+    get,
+    path = "/fiks-io/katalog/api/v1/kontoer/{kontoId}/status",
+    tag = "fiks-io",
+    operation_id = "fiks_io_katalog_status",
+    summary = "Read a Fiks IO account's status",
+    description = "`KontoSvarStatus` of the account, as KS's clients read it: whether it is a valid sender and \
+        receiver (a kommune account without a certificate is no valid receiver: nothing can be \
+        encrypted for it) and, when this instance has seen the account's queue, its consumers and waiting \
+        messages. Same access as `GET .../kontoer/{kontoId}`.",
+    params(
+        ("kontoId" = uuid::Uuid, Path, description = "The Fiks IO account: the hub's own or a kommune's \
+            `fiksIoKontoId`."),
+        ("IntegrasjonId" = String, Header, description = "The id of a kommune's Fiks IO integration (issued by the \
+            admin API), as KS's clients send it; any kommune's integration may read the katalog."),
+        ("IntegrasjonPassord" = String, Header, description = "The password of that integration."),
+    ),
+    responses(
+        (status = 200, description = "`KontoSvarStatus`: `gyldigAvsender`, `gyldigMottaker`, `melding` (why not a \
+            valid receiver, or null), and `antallKonsumenter` and `antallUavhentedeMeldinger` when known.",
+            body = serde_json::Value, content_type = "application/json"),
+        (status = 400, description = "`kontoId` is not a UUID."),
+        (status = 403, description = "The token is not a fagsystem's, or the integration is unknown or its \
+            password or the token's organisation does not fit it."),
+        (status = 404, description = "Fiks IO is not switched on in this hub, or no account `kontoId` is known to \
+            it."),
+        (status = 503, description = "The kommune register is unavailable; retry shortly."),
+    )
+)]
 pub(super) async fn status(
     State(state): State<AppState>,
     FagsystemCaller(orgnr): FagsystemCaller,

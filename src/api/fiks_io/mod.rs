@@ -66,6 +66,19 @@ pub fn routes(router: AccessRouter<AppState>) -> AccessRouter<AppState> {
         .route(&[Method::GET], "/fiks-io/katalog/api/v1/kontoer/{kontoId}/status", get(katalog::status), FAGSYSTEM)
 }
 
+/// This module's operations in the REST API's OpenAPI document (merged by `crate::api::openapi`); the RabbitMQ
+/// auth-backend routes of [`broker`] are not part of the REST API and stay out of it.
+#[derive(utoipa::OpenApi)]
+#[openapi(paths(
+    send,
+    dokumentlager::nedlasting,
+    katalog::offentlig_nokkel,
+    katalog::last_opp_nokkel,
+    katalog::konto,
+    katalog::status
+))]
+pub(crate) struct Doc;
+
 /// The `metadata` part of a send (`MeldingSpesifikasjonApiModel`).
 #[derive(Debug, Deserialize)]
 #[serde(rename_all = "camelCase")]
@@ -82,6 +95,60 @@ struct MeldingSpesifikasjon {
     headere: Option<BTreeMap<String, String>>,
 }
 
+#[utoipa::path(
+    post,
+    path = "/fiks-io/api/v1/send",
+    tag = "fiks-io",
+    operation_id = "fiks_io_send",
+    summary = "Send a Fiks IO receipt for a Digisos message",
+    description = "Fiks IO's send, as KS's clients call it, for the one thing a fagsystem sends the hub: the \
+        receipt of a Digisos message it consumed from its kommune's queue. `meldingType` is \
+        `no.nav.digisos.soknad.mottatt.v1` or `no.nav.digisos.ettersendelse.mottatt.v1` (matching the kind of \
+        delivery), `svarPaMelding` is the `melding-id` of the message answered, `mottakerKontoId` is the hub's \
+        account and `avsenderKontoId` the kommune's account, whose integration the `IntegrasjonId` / \
+        `IntegrasjonPassord` headers must carry. The receipt records the same `LeveranseKvittert` as the \
+        mailbox's `kvittering`. Idempotent: a second receipt for the same message changes nothing. Answers 202 \
+        with the sent message (`SendtMelding`) and `x-digisos-position`; send `x-digisos-min-position` to have \
+        the kommune and mottak read models catch up first.",
+    params(
+        ("IntegrasjonId" = String, Header, description = "The id of the kommune's Fiks IO integration (issued by \
+            the admin API), as KS's clients send it."),
+        ("IntegrasjonPassord" = String, Header, description = "The password of that integration."),
+        ("x-digisos-min-position" = Option<String>, Header, description = "Read-your-writes: the \
+            `x-digisos-position` of an earlier command's answer; the send waits until the kommune and mottak read \
+            models have reached it (400 when malformed, 503 when it is not reached in time)."),
+    ),
+    request_body(content = String, content_type = "multipart/form-data", description = "Part `metadata` \
+        (`application/json`, at most 64 KiB): `MeldingSpesifikasjon` with `avsenderKontoId` (UUID), \
+        `mottakerKontoId` (UUID), `meldingType`, `svarPaMelding` (UUID, required here), and optionally `ttl` \
+        (milliseconds) and `headere` (a map of strings, or null). Optionally part `data`: a receipt has no \
+        payload, so one sent anyway is read and discarded. No other part is accepted."),
+    responses(
+        (status = 202, description = "The sent message (`SendtMelding`): `meldingId` (new UUID), `meldingType`, \
+            `avsenderKontoId`, `mottakerKontoId`, `ttl` (0 when not given), `dokumentlagerId` (null), \
+            `svarPaMelding` and `headere`.", body = serde_json::Value, content_type = "application/json",
+            headers(
+                ("x-digisos-position" = String, description = "The position of the case stream's last event \
+                    (`<commit>-<prepare>`); send it back as `x-digisos-min-position` to read your own write.")
+            )),
+        (status = 400, description = "The body is not multipart, a part cannot be read, a part other than \
+            `metadata` / `data` is sent, `metadata` is missing, larger than 64 KiB or not a \
+            `MeldingSpesifikasjon`, `mottakerKontoId` is not the hub's account, `meldingType` is not one of the \
+            two receipts or does not match the delivery's kind, `svarPaMelding` is missing; or \
+            `x-digisos-min-position` is malformed."),
+        (status = 403, description = "The token is not a fagsystem's, `avsenderKontoId` is not a kommune's Fiks IO \
+            account or not the account of the kommune the message went to, or the integration, its password or \
+            the token's organisation does not fit it."),
+        (status = 404, description = "Fiks IO is not switched on in this hub, or `svarPaMelding` names no message \
+            this hub sent."),
+        (status = 409, description = "The delivery was rejected and cannot be confirmed, or a concurrent write \
+            got there first."),
+        (status = 410, description = "The message's case has been deleted."),
+        (status = 413, description = "The body is larger than the service accepts."),
+        (status = 503, description = "A read model or the event store is unavailable, or the read models have not \
+            reached `x-digisos-min-position` in time; retry shortly."),
+    )
+)]
 async fn send(
     State(state): State<AppState>,
     FagsystemCaller(orgnr): FagsystemCaller,

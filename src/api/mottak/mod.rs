@@ -53,6 +53,11 @@ pub fn routes(router: AccessRouter<AppState>) -> AccessRouter<AppState> {
         .route(&[Method::POST], "/digisos/api/v1/{fiksOrgId}/mottak/{leveranseId}/avvis", post(avvis), FAGSYSTEM)
 }
 
+/// This module's operations in the REST API's OpenAPI document (merged by `crate::api::openapi`).
+#[derive(utoipa::OpenApi)]
+#[openapi(paths(list, en, kvitter, avvis))]
+pub(crate) struct Doc;
+
 /// The paging query of the mailbox.
 #[derive(Debug, Deserialize)]
 struct Side {
@@ -62,6 +67,48 @@ struct Side {
 
 /// The waiting deliveries of the mailbox, oldest first: `?first=` (at most 100, the default) and `?after=` (the
 /// last `leveranseId` of the previous page).
+#[utoipa::path(
+    get,
+    path = "/digisos/api/v1/{fiksOrgId}/mottak",
+    tag = "mottak",
+    operation_id = "mottak_list",
+    summary = "List the deliveries waiting in the mailbox",
+    description = "The søknader and ettersendelser delivered to the mailbox of `fiksOrgId` that wait for the \
+        fagsystem's answer (status SENDT), oldest first, each with its Fiks IO message (`meldingstype` \
+        `no.nav.digisos.soknad.v1` or `no.nav.digisos.ettersendelse.v1`, and `melding`) and its files with the \
+        path to download each. A delivery stays listed until it is confirmed (`POST …/{leveranseId}/kvittering`) \
+        or rejected (`POST …/{leveranseId}/avvis`); one not confirmed in time is offered again and counted \
+        (`antallForsok`, `sistTilbudt`), never dropped. This is Fiks IO's contract over HTTP polling: \
+        at-least-once, so the fagsystem must expect to see a delivery again. Deliveries out on Fiks IO at the \
+        moment are not listed.\n\n\
+        Paging: `first` (1 to 100, default 100; other values are clamped) and `after` (the last `leveranseId` \
+        of the previous page). Read from the mottak read model, which may lag: send the `x-digisos-position` of \
+        your last receipt or rejection as `x-digisos-min-position`, so that the delivery just answered is no \
+        longer listed.",
+    params(
+        ("fiksOrgId" = uuid::Uuid, Path, description = "The mailbox: the kommune's Fiks organisation id; the \
+            caller must be a fagsystem that a kommune of this organisation lists."),
+        ("first" = Option<u32>, Query, description = "The most deliveries on the page: 1 to 100 (default 100)."),
+        ("after" = Option<uuid::Uuid>, Query, description = "The cursor: the last `leveranseId` of the previous \
+            page; the page starts after that delivery."),
+        ("x-digisos-min-position" = Option<String>, Header, description = "Read-your-writes: the \
+            `x-digisos-position` of an earlier command's answer; the read waits until the kommune and mottak read \
+            models have reached it (400 when malformed, 503 when it is not reached in time)."),
+    ),
+    responses(
+        (status = 200, description = "A JSON array of the waiting deliveries, oldest first, each `{leveranseId, \
+            kind (SOKNAD or ETTERSENDELSE), meldingstype, melding ({eksternRef, digisosId}, for an ettersendelse \
+            also soknadLeveranseId {sendtKanal, id}), eksternRef, digisosId, kommunenummer, status (SENDT), arsak \
+            (null), opprettet, sistTilbudt, antallForsok, filer: [{filnavn, mimetype, storrelse, \
+            dokumentlagerDokumentId, nedlastingPath}]}`.", body = Vec<serde_json::Value>,
+            content_type = "application/json"),
+        (status = 400, description = "`fiksOrgId` is not a UUID, `first` is not a number or `after` not a UUID, \
+            or `x-digisos-min-position` is malformed."),
+        (status = 403, description = "The caller is not a fagsystem, or no kommune of `fiksOrgId` lists it."),
+        (status = 503, description = "The read models, the kommune register, the mailbox or the database are \
+            unavailable, or the read models have not reached `x-digisos-min-position` in time; retry shortly."),
+    )
+)]
 async fn list(
     State(state): State<AppState>,
     FagsystemCaller(orgnr): FagsystemCaller,
@@ -101,6 +148,39 @@ pub(crate) async fn ventende(
 }
 
 /// One delivery of the mailbox (any status): the Fiks IO message and its files with download paths.
+#[utoipa::path(
+    get,
+    path = "/digisos/api/v1/{fiksOrgId}/mottak/{leveranseId}",
+    tag = "mottak",
+    operation_id = "mottak_en",
+    summary = "Read one delivery of the mailbox",
+    description = "One delivery of the mailbox of `fiksOrgId`, whatever its status (SENDT, BEKREFTET, or AVVIST \
+        with the fagsystem's `arsak`), in the shape of the list: its Fiks IO message and its files, each with the \
+        `nedlastingPath` to download it. Read from the mottak read model, which may lag: send \
+        `x-digisos-min-position` to read your own writes.",
+    params(
+        ("fiksOrgId" = uuid::Uuid, Path, description = "The mailbox: the kommune's Fiks organisation id; the \
+            caller must be a fagsystem that a kommune of this organisation lists."),
+        ("leveranseId" = uuid::Uuid, Path, description = "The delivery."),
+        ("x-digisos-min-position" = Option<String>, Header, description = "Read-your-writes: the \
+            `x-digisos-position` of an earlier command's answer; the read waits until the kommune and mottak read \
+            models have reached it (400 when malformed, 503 when it is not reached in time)."),
+    ),
+    responses(
+        (status = 200, description = "The delivery: `{leveranseId, kind (SOKNAD or ETTERSENDELSE), meldingstype, \
+            melding ({eksternRef, digisosId}, for an ettersendelse also soknadLeveranseId {sendtKanal, id}), \
+            eksternRef, digisosId, kommunenummer, status (SENDT, BEKREFTET or AVVIST), arsak (when rejected), \
+            opprettet, sistTilbudt, antallForsok, filer: [{filnavn, mimetype, storrelse, dokumentlagerDokumentId, \
+            nedlastingPath}]}`.", body = serde_json::Value, content_type = "application/json"),
+        (status = 400, description = "`fiksOrgId` or `leveranseId` is not a UUID, or `x-digisos-min-position` is \
+            malformed."),
+        (status = 403, description = "The caller is not a fagsystem, or no kommune of `fiksOrgId` lists it."),
+        (status = 404, description = "There is no such delivery in the mailbox of `fiksOrgId` (as far as the read \
+            model has come)."),
+        (status = 503, description = "The read models, the kommune register, the mailbox or the database are \
+            unavailable, or the read models have not reached `x-digisos-min-position` in time; retry shortly."),
+    )
+)]
 async fn en(
     State(state): State<AppState>,
     FagsystemCaller(orgnr): FagsystemCaller,
@@ -113,6 +193,41 @@ async fn en(
 }
 
 /// Confirms receipt: 204 (the same receipt again is answered alike and appends nothing).
+#[utoipa::path(
+    post,
+    path = "/digisos/api/v1/{fiksOrgId}/mottak/{leveranseId}/kvittering",
+    tag = "mottak",
+    operation_id = "mottak_kvitter",
+    summary = "Confirm receipt of a delivery",
+    description = "Confirms that the fagsystem has safely taken the delivery (as Fiks IO's \
+        `no.nav.digisos.soknad.mottatt.v1` does): it leaves the mailbox's waiting list and is not offered again. \
+        Idempotent: confirming a delivery already confirmed records nothing and is answered 204 alike; a delivery \
+        that was rejected cannot be confirmed (409). No body is needed. The delivery is found in the mottak read \
+        model (send `x-digisos-min-position` to wait for it) and the receipt is decided on its case. The answer \
+        has no body and carries `x-digisos-position`; send it back as `x-digisos-min-position` on the next list, \
+        so that the delivery is no longer listed.",
+    params(
+        ("fiksOrgId" = uuid::Uuid, Path, description = "The mailbox: the kommune's Fiks organisation id; the \
+            caller must be a fagsystem that a kommune of this organisation lists."),
+        ("leveranseId" = uuid::Uuid, Path, description = "The delivery to confirm."),
+        ("x-digisos-min-position" = Option<String>, Header, description = "Read-your-writes: the \
+            `x-digisos-position` of an earlier command's answer; the delivery is looked up once the kommune and \
+            mottak read models have reached it (400 when malformed, 503 when it is not reached in time)."),
+    ),
+    responses(
+        (status = 204, description = "The delivery is confirmed (or already was). Carries `x-digisos-position`."),
+        (status = 400, description = "`fiksOrgId` or `leveranseId` is not a UUID, or `x-digisos-min-position` is \
+            malformed."),
+        (status = 403, description = "The caller is not a fagsystem, or no kommune of `fiksOrgId` lists it."),
+        (status = 404, description = "There is no such delivery in the mailbox of `fiksOrgId` (as far as the read \
+            model has come)."),
+        (status = 409, description = "The delivery was rejected and cannot be confirmed, or its case kept changing \
+            concurrently (retry)."),
+        (status = 410, description = "The delivery's case has been deleted."),
+        (status = 503, description = "The read models, the kommune register, the mailbox or the database are \
+            unavailable, or the read models have not reached `x-digisos-min-position` in time; retry shortly."),
+    )
+)]
 async fn kvitter(
     State(state): State<AppState>,
     FagsystemCaller(orgnr): FagsystemCaller,
@@ -142,12 +257,58 @@ pub(crate) async fn bekreft(
 }
 
 /// The body of a rejection.
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, utoipa::ToSchema)]
 struct Avvisning {
+    /// Why the fagsystem cannot handle the delivery: 1 to 2000 characters after trimming; Nav and the citizen see it.
     arsak: String,
 }
 
 /// Rejects a delivery the fagsystem cannot handle, with `{"arsak": "…"}` for Nav and the citizen: 204.
+#[utoipa::path(
+    post,
+    path = "/digisos/api/v1/{fiksOrgId}/mottak/{leveranseId}/avvis",
+    tag = "mottak",
+    operation_id = "mottak_avvis",
+    summary = "Reject a delivery, with a reason",
+    description = "Rejects a delivery the fagsystem cannot handle, with a reason (`arsak`) that Nav and the \
+        citizen see: it leaves the mailbox's waiting list and is not offered again. `arsak` must say why, in 1 to \
+        2000 characters (surrounding whitespace is trimmed). Idempotent: rejecting again with the same reason \
+        records nothing and is answered 204 alike; another reason, or rejecting a confirmed delivery, is a 409. \
+        The body is checked first, then the delivery is found in the mottak read model (send \
+        `x-digisos-min-position` to wait for it) and the rejection is decided on its case. The answer has no \
+        body and carries `x-digisos-position`; send it back as `x-digisos-min-position` on the next list, so \
+        that the delivery is no longer listed.",
+    params(
+        ("fiksOrgId" = uuid::Uuid, Path, description = "The mailbox: the kommune's Fiks organisation id; the \
+            caller must be a fagsystem that a kommune of this organisation lists."),
+        ("leveranseId" = uuid::Uuid, Path, description = "The delivery to reject."),
+        ("x-digisos-min-position" = Option<String>, Header, description = "Read-your-writes: the \
+            `x-digisos-position` of an earlier command's answer; the delivery is looked up once the kommune and \
+            mottak read models have reached it (400 when malformed, 503 when it is not reached in time)."),
+    ),
+    request_body(
+        content = Avvisning,
+        content_type = "application/json",
+        description = "`{\"arsak\": \"…\"}`: why the fagsystem cannot handle the delivery, 1 to 2000 characters \
+            after trimming; Nav and the citizen see it.",
+    ),
+    responses(
+        (status = 204, description = "The delivery is rejected (or already was, for the same reason). Carries \
+            `x-digisos-position`."),
+        (status = 400, description = "The body is not `{\"arsak\": \"…\"}` (not JSON, or `arsak` missing or not a \
+            string); `arsak` is blank or longer than 2000 characters; `fiksOrgId` or `leveranseId` is not a UUID; \
+            or `x-digisos-min-position` is malformed."),
+        (status = 403, description = "The caller is not a fagsystem, or no kommune of `fiksOrgId` lists it."),
+        (status = 404, description = "There is no such delivery in the mailbox of `fiksOrgId` (as far as the read \
+            model has come)."),
+        (status = 409, description = "The delivery was confirmed, or already rejected with another reason; or its \
+            case kept changing concurrently (retry)."),
+        (status = 410, description = "The delivery's case has been deleted."),
+        (status = 413, description = "The body is larger than this endpoint accepts."),
+        (status = 503, description = "The read models, the kommune register, the mailbox or the database are \
+            unavailable, or the read models have not reached `x-digisos-min-position` in time; retry shortly."),
+    )
+)]
 async fn avvis(
     State(state): State<AppState>,
     FagsystemCaller(orgnr): FagsystemCaller,

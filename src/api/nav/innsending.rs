@@ -33,6 +33,64 @@ use crate::http::multipart::{MultipartBody, SoknadUpload, read_ettersendelse, re
 use crate::sak::{Ettersend, KommuneState, SakState, SubmitSoknad, sak_id_for_soknad};
 
 /// Submits a søknad: 202 with the case's `fiksDigisosId` as a JSON string.
+#[utoipa::path(
+    post,
+    path = "/digisos/api/v1/soknader/{kommunenummer}/{navEksternRefId}",
+    tag = "nav-innsending",
+    operation_id = "innsending_submit_soknad",
+    summary = "Submit a søknad with all its files in one request (v1)",
+    description = "Nav submits a citizen's søknad to a kommune, on the citizen's behalf and with the citizen's \
+        token: the søknad, its vedlegg.json and every file in one multipart request. The checks run in this \
+        order, each able to refuse: the path parameters, the kommune (it must be set up and take søknader now), \
+        the multipart body (files are stored as they arrive, JSON parts are validated against their schemas), \
+        the søknad's person (it must be the logged-in citizen), the NAV office the søknad is sent to (it must \
+        belong to the kommune), then the command. A refusal records nothing.\n\n\
+        The case id is derived from `navEksternRefId`, so the request is idempotent: a retry with the same \
+        content answers 202 with the same `fiksDigisosId` and records nothing new; the same `navEksternRefId` \
+        with other content is a 409 naming the case. The answer carries `x-digisos-position`; send it back as \
+        `x-digisos-min-position` on a read to see the new case.",
+    params(
+        ("kommunenummer" = String, Path, description = "The receiving kommune's kommunenummer: exactly four digits."),
+        ("navEksternRefId" = String, Path, description = "Nav's reference for this søknad, its idempotency key: 1 \
+            to 64 printable ASCII characters, none of `/ \\ ? # %`, not `.` or `..`."),
+    ),
+    request_body(
+        content = String,
+        content_type = "multipart/form-data",
+        description = "The parts, in this order: `tilleggsinformasjonJson` (optional, `{\"enhetsnummer\": \
+            \"<4 digits>\"}`), `soknadJson` (the søknad, JsonSoknad) and `vedleggJson` (its vedlegg.json, \
+            JsonVedleggSpesifikasjon), the JSON parts in any order but before the files; then, per file, a \
+            metadata part `vedleggSpesifikasjon:<i>` (or `metadata:<i>`) with JSON `{filnavn, mimetype, \
+            storrelse}` followed by its file part `dokument:<i>` (a single file may be `metadata` + `dokument`). \
+            The first file is the søknad PDF. Every file must be listed by `filnavn` in vedleggJson (except the \
+            PDFs Nav generates: the first file, `Soknad.pdf`, `Soknad-juridisk.pdf`, `Brukerkvittering.pdf`, \
+            `ettersendelse.pdf`), and every listed file must be in the request; a listed real `sha512` must match \
+            the bytes. A file part may be CMS EnvelopedData for the certificate of \
+            `GET /digisos/api/v1/dokumentlager-public-key`; it is decrypted, and the plaintext is checked and \
+            stored. A service configured to require encryption refuses plain files.",
+    ),
+    responses(
+        (status = 202, description = "The søknad is recorded (or was already, with the same content): the \
+            case's `fiksDigisosId` as a JSON string. Carries `x-digisos-position`.", body = uuid::Uuid,
+            content_type = "application/json"),
+        (status = 400, description = "A path parameter is malformed; the body is not multipart/form-data; a part \
+            is unknown, unnamed, repeated, missing or out of order; a JSON part is not valid against its schema \
+            (`problems` name `<part>: <JSON path>`); file metadata is invalid or its `storrelse` is not the size \
+            received; the files and vedleggJson do not match; a file cannot be decrypted, or is plain where \
+            encryption is required; the request carries no file; the NAV office is not an enhetsnummer or not an \
+            office of this kommune; or the søknad is addressed to another kommune."),
+        (status = 403, description = "The caller is not a citizen; the kommune does not take digital søknader \
+            (or has switched receiving off for now); or the søknad's `personIdentifikator` is not the logged-in \
+            citizen."),
+        (status = 404, description = "The kommune is not set up for Fiks Digisos."),
+        (status = 409, description = "The `navEksternRefId` is already a søknad with other content (the message \
+            names its `fiksDigisosId`), or the case kept changing concurrently."),
+        (status = 410, description = "The case of this `navEksternRefId` has been deleted."),
+        (status = 413, description = "A file is larger than the limit a file, the request carries more files \
+            than allowed, a JSON or metadata part is past its cap, or the body is past the route's limit."),
+        (status = 503, description = "The database or the document store is unavailable; retry."),
+    )
+)]
 pub(super) async fn submit_soknad(
     State(state): State<AppState>,
     CitizenCaller(fnr): CitizenCaller,
@@ -82,6 +140,58 @@ pub(super) async fn submit_soknad(
 }
 
 /// Adds documents to an existing case: 202 without a body, as the real API.
+#[utoipa::path(
+    post,
+    path = "/digisos/api/v1/soknader/{kommunenummer}/{fiksDigisosId}/{navEksternRefId}",
+    tag = "nav-innsending",
+    operation_id = "innsending_ettersend",
+    summary = "Send more documents to an existing case (v1 ettersendelse)",
+    description = "Nav adds documents to the logged-in citizen's case, with every file in the request. The checks \
+        run in this order: the path parameters, the kommune (it must be set up and take søknader now), the case \
+        (it must exist and be the caller's; checked before the files are read, so such a request stores \
+        nothing), the multipart body, then the command. A refusal records nothing.\n\n\
+        Idempotent on the ettersendelse's `navEksternRefId`: a retry with the same content answers 202 and \
+        records nothing new; the same `navEksternRefId` with other content, or the søknad's own, is a 409. The \
+        answer has no body and carries `x-digisos-position`; send it back as `x-digisos-min-position` on a read \
+        to see the ettersendelse.",
+    params(
+        ("kommunenummer" = String, Path, description = "The case's kommune's kommunenummer: exactly four digits."),
+        ("fiksDigisosId" = uuid::Uuid, Path, description = "The case the documents are added to."),
+        ("navEksternRefId" = String, Path, description = "Nav's reference for this ettersendelse, its idempotency \
+            key within the case: 1 to 64 printable ASCII characters, none of `/ \\ ? # %`, not `.` or `..`."),
+    ),
+    request_body(
+        content = String,
+        content_type = "multipart/form-data",
+        description = "The parts, in this order: `vedlegg.json` (or `vedleggJson`: the ettersendelse's \
+            JsonVedleggSpesifikasjon), then, per file, a metadata part `vedleggSpesifikasjon:<i>` (or \
+            `metadata:<i>`) with JSON `{filnavn, mimetype, storrelse}` followed by its file part `dokument:<i>` \
+            (a single file may be `metadata` + `dokument`). At least one file. Every file must be listed by \
+            `filnavn` in vedlegg.json (except `ettersendelse.pdf` and the other PDFs Nav generates), and every \
+            listed file must be in the request; a listed real `sha512` must match the bytes. A file part may be \
+            CMS EnvelopedData for the certificate of `GET /digisos/api/v1/dokumentlager-public-key`; it is \
+            decrypted, and the plaintext is checked and stored.",
+    ),
+    responses(
+        (status = 202, description = "The ettersendelse is recorded (or was already, with the same content). No \
+            body. Carries `x-digisos-position`."),
+        (status = 400, description = "A path parameter is malformed; the body is not multipart/form-data; a part \
+            is unknown, unnamed, repeated, missing or out of order; vedlegg.json is not valid against its schema; \
+            file metadata is invalid or its `storrelse` is not the size received; the files and vedlegg.json do \
+            not match; a file cannot be decrypted, or is plain where encryption is required; or the request \
+            carries no file."),
+        (status = 403, description = "The caller is not a citizen; the kommune does not take digital søknader \
+            (or has switched receiving off for now); or the case is not the logged-in citizen's."),
+        (status = 404, description = "The kommune is not set up for Fiks Digisos, there is no case with this \
+            `fiksDigisosId`, or the case is not this kommune's."),
+        (status = 409, description = "The `navEksternRefId` is the søknad's own reference or is already used by \
+            an ettersendelse of this case with other content, or the case kept changing concurrently."),
+        (status = 410, description = "The case has been deleted."),
+        (status = 413, description = "A file is larger than the limit a file, the request carries more files \
+            than allowed, a JSON or metadata part is past its cap, or the body is past the route's limit."),
+        (status = 503, description = "The database or the document store is unavailable; retry."),
+    )
+)]
 pub(super) async fn ettersend(
     State(state): State<AppState>,
     CitizenCaller(fnr): CitizenCaller,

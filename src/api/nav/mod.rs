@@ -48,3 +48,8 @@ pub fn routes(router: AccessRouter<AppState>, state: &AppState) -> AccessRouter<
             CITIZEN,
         )
 }
+
+/// This module's operations in the REST API's OpenAPI document (merged by `crate::api::openapi`).
+#[derive(utoipa::OpenApi)]
+#[openapi(paths(innsending::submit_soknad, innsending::ettersend, v2::submit_soknad, v2::ettersend))]
+pub(crate) struct Doc;

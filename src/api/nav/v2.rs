@@ -48,6 +48,68 @@ use crate::mellomlagring::MellomlagringState;
 use crate::sak::{Ettersend, Rejection, Sak, SakState, SubmitSoknad, sak_id_for_soknad};
 
 /// Submits a v2 søknad: 202 with the case's `fiksDigisosId` as a JSON string.
+#[utoipa::path(
+    post,
+    path = "/digisos/api/v2/soknader/{kommunenummer}/{navEksternRefId}",
+    tag = "nav-innsending",
+    operation_id = "v2_submit_soknad",
+    summary = "Submit a søknad whose vedlegg are in mellomlagring (v2)",
+    description = "What Nav's `DigisosApiV2Client` uses today: Nav submits the logged-in citizen's søknad with its \
+        JSON documents and the PDFs Nav generates; the vedlegg that vedleggJson lists were uploaded beforehand to \
+        the mellomlagring of the same `navEksternRefId` (`POST /digisos/api/v1/mellomlagring/{navEksternRefId}`). \
+        Each listed file not in the request is taken from there, matched by its `sha512` (by its `filnavn` where \
+        the listing has no real SHA-512), and bound to the new case; afterwards the files the submission saw are \
+        removed from the mellomlagring (one stored in the meantime stays).\n\n\
+        The checks run in this order, each able to refuse: the path parameters, an existing case for the \
+        `navEksternRefId`, the kommune (set up and taking søknader now), the multipart body, the søknad's person \
+        (the logged-in citizen), the NAV office, the mellomlagring match, then the command. A refusal records \
+        nothing. A repeat is answered as Nav's client expects: when the `navEksternRefId` is already the \
+        caller's case, whatever the content, the answer is a 409 (`errorCode` `SOKNAD_FINNES_ALLEREDE`) whose \
+        one-line message says the søknad `finnes allerede` and ends with the case's `fiksDigisosId`; the client \
+        takes that id and treats the søknad as sent. The case id is derived from `navEksternRefId`. The 202 \
+        carries `x-digisos-position`; send it back as `x-digisos-min-position` on a read to see the new case.",
+    params(
+        ("kommunenummer" = String, Path, description = "The receiving kommune's kommunenummer: exactly four digits."),
+        ("navEksternRefId" = String, Path, description = "Nav's reference for this søknad, its idempotency key \
+            and the reference of its mellomlagring: 1 to 64 printable ASCII characters, none of `/ \\ ? # %`, \
+            not `.` or `..`."),
+    ),
+    request_body(
+        content = String,
+        content_type = "multipart/form-data",
+        description = "The parts, in this order: `tilleggsinformasjonJson` (optional, `{\"enhetsnummer\": \
+            \"<4 digits>\"}`), `soknadJson` (the søknad, JsonSoknad) and `vedleggJson` (its vedlegg.json, \
+            JsonVedleggSpesifikasjon), the JSON parts in any order but before the files; then, per generated PDF, \
+            a part `metadata` (or `metadata<i>`) with JSON `{filnavn, mimetype, storrelse}` followed by the file \
+            in a part named by its file name (`Soknad.pdf`, `Soknad-juridisk.pdf`, `Brukerkvittering.pdf`). The \
+            first file is the søknad PDF. Vedlegg may also be sent as such pairs; the files vedleggJson lists \
+            that the request does not carry are taken from mellomlagring. A file part may be CMS EnvelopedData \
+            for the certificate of `GET /digisos/api/v1/dokumentlager-public-key`; it is decrypted, and the \
+            plaintext is checked and stored. A service configured to require encryption refuses plain files.",
+    ),
+    responses(
+        (status = 202, description = "The søknad is recorded: the case's `fiksDigisosId` as a JSON string. Carries \
+            `x-digisos-position`.", body = uuid::Uuid, content_type = "application/json"),
+        (status = 400, description = "A path parameter is malformed; the body is not multipart/form-data; a part \
+            is unknown, unnamed, repeated, missing or out of order; a JSON part is not valid against its schema \
+            (`problems` name `<part>: <JSON path>`); file metadata is invalid or its `storrelse` is not the size \
+            received; a file cannot be decrypted, or is plain where encryption is required; the request carries \
+            no file; the NAV office is not an enhetsnummer or not an office of this kommune; the søknad is \
+            addressed to another kommune; or a file vedleggJson lists is neither in the request nor in the \
+            mellomlagring of this `navEksternRefId` (`problems` name each listing)."),
+        (status = 403, description = "The caller is not a citizen; the `navEksternRefId` is already used by \
+            another citizen's søknad; the kommune does not take digital søknader (or has switched receiving off \
+            for now); or the søknad's `personIdentifikator` is not the logged-in citizen."),
+        (status = 404, description = "The kommune is not set up for Fiks Digisos."),
+        (status = 409, description = "The `navEksternRefId` is already the caller's case: `errorCode` \
+            `SOKNAD_FINNES_ALLEREDE`, the message ends with its `fiksDigisosId`. Also when the søknad otherwise \
+            conflicts with a recorded case, or the case kept changing concurrently."),
+        (status = 410, description = "The case of this `navEksternRefId` has been deleted."),
+        (status = 413, description = "A file is larger than the limit a file, the request carries more files \
+            than allowed, a JSON or metadata part is past its cap, or the body is past the route's limit."),
+        (status = 503, description = "The database or the document store is unavailable; retry."),
+    )
+)]
 pub(super) async fn submit_soknad(
     State(state): State<AppState>,
     CitizenCaller(fnr): CitizenCaller,
@@ -148,6 +210,64 @@ async fn soknad_repeat(
 }
 
 /// Adds a v2 ettersendelse to an existing case: 202 without a body.
+#[utoipa::path(
+    post,
+    path = "/digisos/api/v2/soknader/{kommunenummer}/{fiksDigisosId}/{navEksternRefId}",
+    tag = "nav-innsending",
+    operation_id = "v2_ettersend",
+    summary = "Send more documents to an existing case from mellomlagring (v2 ettersendelse)",
+    description = "Nav adds documents to the logged-in citizen's case: the request carries vedlegg.json, and the \
+        files it lists were uploaded beforehand to the mellomlagring of the ettersendelse's `navEksternRefId`. \
+        Each listed file not in the request is taken from there (matched by `sha512`, or by `filnavn` where the \
+        listing has no real SHA-512); afterwards the files the submission saw are removed from the \
+        mellomlagring. Because mellomlagring has no owner but its reference, the `navEksternRefId` must belong \
+        to this case: the søknad's `navEksternRefId` (for a paper case, the `fiksDigisosId`) followed by Nav's \
+        4-digit counter.\n\n\
+        The checks run in this order: the path parameters, the case (it must exist, not be deleted, be the \
+        caller's, and not already hold this ettersendelse), the kommune (set up and taking søknader now), the \
+        multipart body, the mellomlagring match, then the command. A refusal records nothing. A repeated \
+        ettersendelse is a 400 (`errorCode` `ETTERSENDELSE_FINNES_ALLEREDE`) saying an ettersendelse with that \
+        `navEksternRefId` `finnes allerede` for the case, as Nav's upload service recognises it. The 202 has no \
+        body and carries `x-digisos-position`; send it back as `x-digisos-min-position` on a read to see the \
+        ettersendelse.",
+    params(
+        ("kommunenummer" = String, Path, description = "The case's kommune's kommunenummer: exactly four digits."),
+        ("fiksDigisosId" = uuid::Uuid, Path, description = "The case the documents are added to."),
+        ("navEksternRefId" = String, Path, description = "Nav's reference for this ettersendelse and of its \
+            mellomlagring: the søknad's `navEksternRefId` (for a paper case, the `fiksDigisosId`) followed by \
+            four digits."),
+    ),
+    request_body(
+        content = String,
+        content_type = "multipart/form-data",
+        description = "The part `vedlegg.json` (or `vedleggJson`: the ettersendelse's JsonVedleggSpesifikasjon), \
+            alone as Nav sends it; files in the request are taken as in v1 (per file a metadata part \
+            `vedleggSpesifikasjon:<i>` with JSON `{filnavn, mimetype, storrelse}` followed by `dokument:<i>`), \
+            and each file may be CMS EnvelopedData for the certificate of \
+            `GET /digisos/api/v1/dokumentlager-public-key`. The listed files the request does not carry are \
+            taken from mellomlagring.",
+    ),
+    responses(
+        (status = 202, description = "The ettersendelse is recorded. No body. Carries `x-digisos-position`."),
+        (status = 400, description = "A path parameter is malformed, or `navEksternRefId` is not this case's \
+            reference followed by four digits; the ettersendelse already exists (`errorCode` \
+            `ETTERSENDELSE_FINNES_ALLEREDE`); the body is not multipart/form-data; a part is unknown, unnamed, \
+            repeated, missing or out of order; vedlegg.json is not valid against its schema; the request lists \
+            and carries no file; a file cannot be decrypted or is plain where encryption is required; or a \
+            listed file is neither in the request nor in the mellomlagring of this `navEksternRefId` \
+            (`problems` name each listing)."),
+        (status = 403, description = "The caller is not a citizen; the case is not the logged-in citizen's; or \
+            the kommune does not take digital søknader (or has switched receiving off for now)."),
+        (status = 404, description = "There is no case with this `fiksDigisosId`, the case is not this \
+            kommune's, or the kommune is not set up for Fiks Digisos."),
+        (status = 409, description = "The ettersendelse conflicts with what the case holds, or the case kept \
+            changing concurrently."),
+        (status = 410, description = "The case has been deleted."),
+        (status = 413, description = "A file is larger than the limit a file, the request carries more files \
+            than allowed, a JSON or metadata part is past its cap, or the body is past the route's limit."),
+        (status = 503, description = "The database or the document store is unavailable; retry."),
+    )
+)]
 pub(super) async fn ettersend(
     State(state): State<AppState>,
     CitizenCaller(fnr): CitizenCaller,
