@@ -991,3 +991,31 @@ async fn the_katalog_describes_the_hubs_and_the_kommunes_accounts_to_an_integrat
     assert_eq!(seen["gyldigMottaker"], json!(true));
     app.finish().await;
 }
+
+/// With the channel off (no DIGISOS_FIKS_IO_AMQP_URL), the katalog's key upload is 404 like every Fiks IO route,
+/// and the certificate it carried is not stored.
+#[tokio::test]
+async fn with_fiks_io_off_a_key_upload_is_refused_and_stores_nothing() {
+    let app = TestApp::start(Backend::Sqlite).await;
+    let konto = fiks_io_kommune(&app).await;
+    let (id, passord) = &konto.integrasjon;
+    let new_keys = tempfile::tempdir().expect("temp dir");
+    let (new_cert, _) = fagsystem_keys(new_keys.path());
+    let pem = std::fs::read_to_string(&new_cert).expect("certificate");
+    let before = app.event_summary().await;
+    let reply = app
+        .client()
+        .put(format!("{}/fiks-io/katalog/api/v1/kontoer/{}/offentligNokkel", app.base, konto.id))
+        .bearer_auth(fagsystem(&app))
+        .header("integrasjonId", id)
+        .header("integrasjonPassord", passord)
+        .json(&json!({"nokkel": pem}))
+        .send()
+        .await
+        .expect("the app answers");
+    assert_eq!(reply.status(), 404);
+    let body: Value = reply.json().await.expect("the error body");
+    assert!(body["message"].as_str().is_some_and(|m| m.contains("DIGISOS_FIKS_IO_AMQP_URL")), "{body}");
+    assert_eq!(app.event_summary().await, before, "the certificate is not stored");
+    app.finish().await;
+}

@@ -153,6 +153,8 @@ pub(super) async fn last_opp_nokkel(
 ) -> Result<Response, ApiError> {
     let Path(konto_text) = path.map_err(path_error)?;
     let konto = konto_id(&konto_text)?;
+    // Before anything is decided: with the channel off the upload is refused and stores nothing.
+    kanal(&state)?;
     let ny: NyNokkel = serde_json::from_slice(&body)
         .map_err(|e| ApiError::bad_request(format!("the body is not {{\"nokkel\": \"<PEM>\"}}: {e}")))?;
     let info = integrasjon_for_konto(&read, &headers, ("kontoId", konto), &orgnr).await?;
